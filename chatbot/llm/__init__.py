@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from chatbot.llm.base import ChatMessage, GenerationError, GenerationRequest, LLMClient, Passage
+
+__all__ = ["ChatMessage", "GenerationError", "GenerationRequest", "LLMClient", "Passage", "get_llm_client"]
+
+
+@cache
+def get_llm_client(backend: str | None = None) -> LLMClient:
+    """The configured generator (``LLM_BACKEND``), built once per process; heavy imports happen inside."""
+    client_class = import_string(settings.LLM_BACKENDS[backend or settings.LLM_BACKEND])
+    return client_class.from_settings()  # type: ignore[no-any-return]

@@ -1,0 +1,50 @@
+"""Retrieval for one question, always under the asking user's principals."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from chatbot.events import Source
+from ingestion.chunk import SECTION_SEPARATOR
+from ingestion.embed import get_embedder
+from ingestion.search import SearchHit, get_search_backend
+
+QUOTE_CHARS = 320
+
+
+def retrieve(query: str, *, principals: frozenset[str], k: int) -> list[SearchHit]:
+    vector = get_embedder().embed([query])[0]
+    return get_search_backend().search(query, vector, principals=principals, k=k)
+
+
+def location_label(hit: SearchHit) -> str:
+    """"3. Solicitud · p. 2": the section path below the document title, then the page or page range."""
+    parts = [part for part in hit.section.split(SECTION_SEPARATOR) if part and part != hit.title]
+    label = SECTION_SEPARATOR.join(parts)
+    if hit.page_start is not None:
+        pages = f"p. {hit.page_start}" if hit.page_end in (None, hit.page_start) else f"pp. {hit.page_start}–{hit.page_end}"
+        label = f"{label} · {pages}" if label else pages
+    return label
+
+
+def quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def citation_url(hit: SearchHit) -> str:
+    return f"{reverse('document_detail', args=[hit.document_id])}?chunk={hit.chunk_id}#chunk-{hit.chunk_id}"
+
+
+def sources_from_hits(hits: list[SearchHit]) -> list[Source]:
+    return [
+        Source(
+            n=n,
+            document_id=hit.document_id,
+            title=hit.title,
+            location=location_label(hit),
+            quote=quote(hit.text),
+            url=citation_url(hit),
+        )
+        for n, hit in enumerate(hits, start=1)
+    ]

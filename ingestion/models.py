@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PROCESSING = "processing", _("processing")
+        INDEXED = "indexed", _("indexed")
+        FAILED = "failed", _("failed")
+
+    title = models.CharField(_("title"), max_length=300)
+    file = models.FileField(_("file"), upload_to="originals/%Y/%m/")
+    original_name = models.CharField(max_length=300, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    all_staff = models.BooleanField(
+        _("visible to all staff"), default=True, help_text=_("Untick and choose groups to restrict it.")
+    )
+    groups = models.ManyToManyField(
+        Group, blank=True, related_name="documents", verbose_name=_("groups that may see it")
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
+    status_reason = models.TextField(_("reason"), blank=True)
+    language = models.CharField(_("language"), max_length=8, blank=True)
+    checksum = models.CharField(max_length=64, blank=True)
+    chunk_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    """The indexed text of a document, kept in the database so citations can be shown and checked."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    chunk_id = models.CharField(max_length=64, unique=True)
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    section = models.CharField(max_length=500, blank=True)
+    page_start = models.PositiveIntegerField(null=True, blank=True)
+    page_end = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"

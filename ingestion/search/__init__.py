@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from ingestion.search.base import IndexedChunk, SearchBackend, SearchHit
+
+__all__ = ["IndexedChunk", "SearchBackend", "SearchHit", "get_search_backend"]
+
+
+@cache
+def get_search_backend() -> SearchBackend:
+    """The configured backend (``SEARCH_BACKEND``), built once per process."""
+    backend_class = import_string(settings.SEARCH_BACKENDS[settings.SEARCH_BACKEND])
+    return backend_class.from_settings()  # type: ignore[no-any-return]

@@ -1,0 +1,61 @@
+"""The search contract every backend honours (embedded SQLite, Elasticsearch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class IndexedChunk:
+    chunk_id: str
+    document_id: int
+    title: str
+    section: str
+    text: str
+    page_start: int | None
+    page_end: int | None
+    language: str
+    principals: frozenset[str]
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: str
+    document_id: int
+    score: float
+    title: str
+    section: str
+    text: str
+    page_start: int | None
+    page_end: int | None
+
+
+class SearchBackend(Protocol):
+    """Hybrid (BM25 + vector) search over chunks, filtered by access principals.
+
+    - ``upsert`` replaces *all* previous chunks of the document with the given ones in one step: a
+      concurrent search sees either the old set or the new set, never a mix, and chunks beyond the new
+      length are gone.
+    - ``delete`` removes every chunk of the document at once.
+    - ``search`` requires the asking user's principals and never returns a chunk whose principals do not
+      intersect them; the filter applies before ranking, so a restricted user still gets up to ``k`` hits
+      from what they may see. An empty principal set returns nothing. Hits are ranked, best first, with a
+      score that only orders hits of the same query.
+    """
+
+    def upsert(self, document_id: int, chunks: Sequence[IndexedChunk]) -> None: ...
+
+    def delete(self, document_id: int) -> None: ...
+
+    def search(
+        self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int
+    ) -> list[SearchHit]: ...
+
+    def clear(self) -> None:
+        """Remove every chunk (used by reindexing and tests)."""
+        ...

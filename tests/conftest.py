@@ -1,0 +1,81 @@
+"""Shared personas and fixtures: alice and bob in HR, charlie in Sales, dana the knowledge admin, an auditor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import User
+from ingestion.models import Document
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CORPUS = ROOT / "demo" / "corpus"
+TEST_FILES = Path(__file__).resolve().parent / "files"
+VACATION_PDF = DEMO_CORPUS / "politica-vacaciones.pdf"
+BENEFITS_MD = DEMO_CORPUS / "beneficios-sociales.md"  # HR only
+TELEWORK_DOCX = DEMO_CORPUS / "politica-teletrabajo.docx"
+
+
+def make_user(username: str, *groups: str, is_staff: bool = False) -> User:
+    user = User.objects.create_user(username=username, password="pw-" + username, is_staff=is_staff)
+    user.groups.set([Group.objects.get_or_create(name=name)[0] for name in groups])
+    return user
+
+
+@pytest.fixture
+def alice(db: None) -> User:
+    return make_user("alice", "hr")
+
+
+@pytest.fixture
+def bob(db: None) -> User:
+    return make_user("bob", "hr")
+
+
+@pytest.fixture
+def charlie(db: None) -> User:
+    return make_user("charlie", "sales")
+
+
+@pytest.fixture
+def dana(db: None) -> User:
+    return make_user("dana", "knowledge-admins", is_staff=True)
+
+
+@pytest.fixture
+def auditor(db: None) -> User:
+    return make_user("audrey", "auditors")
+
+
+@pytest.fixture
+def search_index() -> Iterator[object]:
+    """The configured search backend, empty at the start of the test and emptied again after it."""
+    from ingestion.search import get_search_backend
+
+    backend = get_search_backend()
+    backend.clear()
+    yield backend
+    backend.clear()
+
+
+def index_document(path: Path, *, title: str, owner: User | None = None, groups: tuple[str, ...] = ()) -> Document:
+    """Register and index a file synchronously through the real pipeline."""
+    from ingestion.services import document_ingest, document_register
+
+    group_objects = [Group.objects.get_or_create(name=name)[0] for name in groups]
+    document = document_register(
+        path=path, title=title, owner=owner, all_staff=not groups, groups=group_objects, queue=False
+    )
+    return document_ingest(document_id=document.pk)
+
+
+@pytest.fixture
+def policies(db: None, search_index: object, dana: User) -> dict[str, Document]:
+    """The vacation policy (all staff, PDF) and the benefits document (HR only), indexed."""
+    return {
+        "vacation": index_document(VACATION_PDF, title="Política de vacaciones y permisos", owner=dana),
+        "benefits": index_document(BENEFITS_MD, title="Beneficios sociales y retribución 2026", owner=dana, groups=("hr",)),
+    }
