@@ -1,9 +1,12 @@
 """Test settings: the same settings with infrastructure swapped for throwaway locations only."""
 
+import os
+
 from config.settings import *  # noqa: F403
 from config.settings import BASE_DIR, DATABASES, REDIS_URL
 
-TEST_DATA_DIR = BASE_DIR / "var" / "test"
+# Separate folders let two test runs share a checkout (FARO_TEST_DATA_DIR).
+TEST_DATA_DIR = (BASE_DIR / os.environ.get("FARO_TEST_DATA_DIR", "var/test")).resolve()
 TEST_DATA_DIR.mkdir(parents=True, exist_ok=True)
 MEDIA_ROOT = TEST_DATA_DIR / "uploads"
 EMBEDDED_INDEX_PATH = TEST_DATA_DIR / "index.sqlite3"
