@@ -1,0 +1,101 @@
+"""One contract suite for every SearchBackend (see ingestion/search/base.py)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from ingestion.embed import get_embedder
+from ingestion.search import IndexedChunk, SearchBackend
+from ingestion.search.embedded import EmbeddedSearchBackend, fts_query
+
+HR = frozenset({"group:hr"})
+PUBLIC = frozenset({"public"})
+EVERYONE = frozenset({"public", "group:hr", "group:sales"})
+
+
+@pytest.fixture(params=["embedded", "elasticsearch"])
+def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[SearchBackend]:
+    if request.param == "embedded":
+        yield EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+        return
+    url = os.environ.get("ELASTICSEARCH_URL")
+    if not url:
+        pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server runs on this machine")
+    from elasticsearch import Elasticsearch
+
+    from ingestion.search.elastic import ElasticsearchBackend
+
+    client = Elasticsearch(url)
+    index = f"faro-contract-{uuid.uuid4().hex[:8]}"
+    yield ElasticsearchBackend(client, index=index)
+    client.indices.delete(index=index, ignore_unavailable=True)
+
+
+def make_chunks(document_id: int, texts: list[str], principals: frozenset[str] = PUBLIC) -> list[IndexedChunk]:
+    vectors = get_embedder().embed(texts)
+    return [
+        IndexedChunk(
+            chunk_id=f"d{document_id}-{i}-{uuid.uuid5(uuid.NAMESPACE_OID, text).hex[:8]}",
+            document_id=document_id,
+            title=f"Document {document_id}",
+            section="",
+            text=text,
+            page_start=None,
+            page_end=None,
+            language="es",
+            principals=principals,
+            vector=vector,
+        )
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+    ]
+
+
+def search(backend: SearchBackend, query: str, principals: frozenset[str] = EVERYONE, k: int = 10):
+    return backend.search(query, get_embedder().embed([query])[0], principals=principals, k=k)
+
+
+def test_upsert_replaces_every_previous_chunk_even_when_the_document_got_shorter(backend):
+    backend.upsert(1, make_chunks(1, ["vacaciones anuales versión uno", "permisos versión uno", "festivos versión uno"]))
+    backend.upsert(1, make_chunks(1, ["vacaciones anuales versión dos"]))
+    hits = search(backend, "versión vacaciones permisos festivos")
+    assert [hit.text for hit in hits] == ["vacaciones anuales versión dos"]
+
+
+def test_delete_removes_the_document_at_once(backend):
+    backend.upsert(1, make_chunks(1, ["política de teletrabajo"]))
+    backend.upsert(2, make_chunks(2, ["política de gastos"]))
+    backend.delete(1)
+    assert {hit.document_id for hit in search(backend, "política")} == {2}
+
+
+def test_search_never_returns_chunks_outside_the_principals(backend):
+    backend.upsert(1, make_chunks(1, ["salarios y bandas retributivas confidenciales"], HR))
+    backend.upsert(2, make_chunks(2, ["política de vacaciones para toda la plantilla"], PUBLIC))
+    assert {hit.document_id for hit in search(backend, "salarios bandas retributivas", PUBLIC)} == {2}
+    assert 1 in {hit.document_id for hit in search(backend, "salarios bandas retributivas", PUBLIC | HR)}
+    assert search(backend, "salarios", frozenset()) == []
+
+
+def test_a_restricted_user_still_gets_a_full_top_k_of_what_they_may_see(backend):
+    # Many HR chunks match the query better than the public ones; the filter applies before ranking.
+    backend.upsert(1, make_chunks(1, [f"nómina salario bonus confidencial {i}" for i in range(30)], HR))
+    backend.upsert(2, make_chunks(2, [f"salario medio publicado en el informe anual {i}" for i in range(6)], PUBLIC))
+    hits = search(backend, "nómina salario bonus", PUBLIC, k=5)
+    assert len(hits) == 5
+    assert {hit.document_id for hit in hits} == {2}
+
+
+def test_hits_are_ranked_best_first_with_their_text_and_location(backend):
+    backend.upsert(1, make_chunks(1, ["El horario de la oficina de Madrid es de 8 a 18 h", "Normas de aparcamiento"]))
+    hits = search(backend, "horario oficina Madrid")
+    assert hits[0].text.startswith("El horario")
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+
+
+def test_user_text_is_never_fts_syntax():
+    assert fts_query('vacaciones" OR NEAR(a b) *') == '"vacaciones" OR "near" OR "b"'
+    assert fts_query("¿Qué es?") == ""
