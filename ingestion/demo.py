@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 
 from accounts.models import User
+from accounts.roles import AUDITORS, KNOWLEDGE_ADMINS, roles_ensure
 from ingestion.models import Document
 from ingestion.services import document_ingest, document_register, file_checksum
 
 DEMO_DIR = settings.BASE_DIR / "demo"
 DEMO_PASSWORD = "faro-demo"
-KNOWLEDGE_ADMINS = "knowledge-admins"
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ PERSONAS = (
     Persona("charlie", "Charlie", "Ventas", ("sales",)),
     Persona("erin", "Erin", "Finanzas", ("finance",)),
     Persona("dana", "Dana", "Gestión del conocimiento", (KNOWLEDGE_ADMINS,), is_staff=True),
+    Persona("audrey", "Audrey", "Auditoría interna", (AUDITORS,), is_staff=True),
     Persona("admin", "Admin", "Sistemas", (), is_staff=True, is_superuser=True),
 )
 
@@ -49,10 +50,7 @@ class DemoSummary:
 @transaction.atomic
 def demo_users_ensure(password: str = DEMO_PASSWORD) -> int:
     """Create the demo groups and personas if missing (existing ones are left as they are)."""
-    knowledge_admins, _ = Group.objects.get_or_create(name=KNOWLEDGE_ADMINS)
-    knowledge_admins.permissions.set(
-        Permission.objects.filter(content_type__app_label="ingestion", content_type__model__in=["document", "chunk"])
-    )
+    roles_ensure()
     created = 0
     for persona in PERSONAS:
         user, was_created = User.objects.get_or_create(

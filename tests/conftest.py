@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def dana(db: None) -> User:
 
 @pytest.fixture
 def auditor(db: None) -> User:
-    return make_user("audrey", "auditors")
+    return make_user("audrey", "auditors", is_staff=True)
 
 
 @pytest.fixture
@@ -79,3 +80,28 @@ def policies(db: None, search_index: object, dana: User) -> dict[str, Document]:
         "vacation": index_document(VACATION_PDF, title="Política de vacaciones y permisos", owner=dana),
         "benefits": index_document(BENEFITS_MD, title="Beneficios sociales y retribución 2026", owner=dana, groups=("hr",)),
     }
+
+
+@pytest.fixture
+def worker(transactional_db: None, search_index: object) -> Iterator[object]:
+    """A real Celery worker in a thread of the test process, consuming from the configured broker."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+    from ingestion import tasks  # noqa: F401  (registers the task)
+
+    app.control.purge()  # tasks left on a shared broker by an earlier run are not ours
+    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30) as running:
+        yield running
+
+
+def wait_until_settled(documents: list[Document], timeout: float = 120) -> list[Document]:
+    deadline = time.monotonic() + timeout
+    settled = {Document.Status.INDEXED, Document.Status.FAILED}
+    current = documents
+    while time.monotonic() < deadline:
+        current = [Document.objects.get(pk=d.pk) for d in documents]
+        if all(d.status in settled for d in current):
+            return current
+        time.sleep(0.2)
+    raise AssertionError(f"not settled: {[(d.title, d.status) for d in current]}")

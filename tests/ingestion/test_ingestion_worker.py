@@ -3,40 +3,16 @@ REDIS_URL is set, kombu's in-memory transport otherwise) on real PDF and DOCX fi
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 
 from accounts.principals import PUBLIC
 from ingestion.models import Document
 from ingestion.services import document_register
-from tests.conftest import TELEWORK_DOCX, TEST_FILES, VACATION_PDF
+from tests.conftest import TELEWORK_DOCX, TEST_FILES, VACATION_PDF, wait_until_settled
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker(search_index: object) -> Iterator[object]:
-    from config.celery import app
-    from ingestion import tasks  # noqa: F401  (registers the task)
-
-    app.control.purge()  # tasks left on a shared broker by an earlier run are not ours
-    with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=30) as running:
-        yield running
-
-
-def wait_until_settled(documents: list[Document], timeout: float = 120) -> list[Document]:
-    deadline = time.monotonic() + timeout
-    settled = {Document.Status.INDEXED, Document.Status.FAILED}
-    while time.monotonic() < deadline:
-        current = [Document.objects.get(pk=d.pk) for d in documents]
-        if all(d.status in settled for d in current):
-            return current
-        time.sleep(0.2)
-    raise AssertionError(f"not settled: {[(d.title, d.status) for d in current]}")
 
 
 def test_worker_indexes_pdf_and_docx_and_survives_a_corrupt_pdf(worker, dana):
