@@ -22,6 +22,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py prepare_models
 	$(BIN)/python scripts/run_local.py
 
 # The whole suite twice: on embedded defaults (SQLite, in-memory layers), then on the production path
