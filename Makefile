@@ -32,6 +32,7 @@ test: install lint test-embedded test-production
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
 
 test-embedded: install
 	$(BIN)/pytest

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from accounts.models import User
 
 PUBLIC = "public"
@@ -24,7 +26,7 @@ def user_principal(user_id: int) -> str:
     return f"user:{user_id}"
 
 
-def principals_for_user(user: User) -> frozenset[str]:
+def principals_for_user(user: User | AnonymousUser) -> frozenset[str]:
     """What an active, authenticated member of staff may see. Anyone else sees nothing."""
     if not user.is_authenticated or not user.is_active:
         return frozenset()

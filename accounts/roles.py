@@ -24,8 +24,8 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
 def roles_ensure(**_: Any) -> None:
     """Create the role groups and grant exactly their permissions (idempotent)."""
     for role, names in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        permissions = []
+        group = Group.objects.get_or_create(name=role)[0]
+        permissions: list[Permission] = []
         for name in names:
             app_label, codename = name.split(".")
             permissions.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))

@@ -34,7 +34,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         question = content.get("question")
         conversation = content.get("conversation")
         if not isinstance(question, str) or not question.strip() or len(question) > MAX_QUESTION_CHARS:
-            await self.send_json(ErrorEvent(type="error", message=f"Ask a question of 1 to {MAX_QUESTION_CHARS} characters."))
+            await self.send_json(
+                ErrorEvent(type="error", message=f"Ask a question of 1 to {MAX_QUESTION_CHARS} characters.")
+            )
             return
         if conversation is not None and not isinstance(conversation, int):
             await self.send_json(ErrorEvent(type="error", message="Invalid conversation id."))

@@ -24,7 +24,9 @@ def access_conversation(user: User, conversation_id: int) -> Conversation:
 
 
 @transaction.atomic
-def question_record(*, user: User, conversation_id: int | None, question: str) -> tuple[Conversation, list[ChatMessage]]:
+def question_record(
+    *, user: User, conversation_id: int | None, question: str
+) -> tuple[Conversation, list[ChatMessage]]:
     """Store the question (opening a conversation if needed); return it with the history before it."""
     if conversation_id is None:
         conversation = Conversation.objects.create(user=user, title=question[:200])

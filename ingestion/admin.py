@@ -32,7 +32,9 @@ class DocumentForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not data.get("all_staff") and not data.get("groups"):
-            raise forms.ValidationError(_("Choose the groups that may see the document, or make it visible to all staff."))
+            raise forms.ValidationError(
+                _("Choose the groups that may see the document, or make it visible to all staff.")
+            )
         return data
 
 
@@ -50,7 +52,7 @@ class DocumentAdmin(admin.ModelAdmin):
         if not change:
             obj.owner = request.user  # type: ignore[assignment]
         if "file" in form.changed_data:
-            obj.original_name = Path(obj.file.name).name
+            obj.original_name = Path(obj.file.name or "").name
         super().save_model(request, obj, form, change)
         if "file" in form.changed_data:
             obj.checksum = file_checksum(Path(obj.file.path))

@@ -31,7 +31,10 @@ class SentenceTransformerEmbedder:
         self.name = model_path
         self.batch_size = batch_size
         self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-        self.dimension = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{model_path} does not declare its embedding dimension")
+        self.dimension = int(dimension)
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -136,7 +136,7 @@ def _parse_pdf(path: Path) -> ParsedDocument:
         for number, lines in enumerate(pages, start=1):
             body = [line for line in lines if _normalise_running(line) not in running]
             blocks.extend(_blocks_from_lines(body, sections, number))
-        title = str((reader.metadata or {}).get("/Title") or "")
+        title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
     except ParseError:
         raise
     except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError) as error:
@@ -151,7 +151,11 @@ def _normalise_running(line: str) -> str:
 def _running_lines(pages: list[list[str]]) -> set[str]:
     """Page headers and footers: lines (digits ignored) found on most pages of a multi-page PDF."""
     if len(pages) < 2:
-        return {line for line in map(_normalise_running, pages[0] if pages else []) if re.fullmatch(r"(página|page) #.*", line)}
+        return {
+            line
+            for line in map(_normalise_running, pages[0] if pages else [])
+            if re.fullmatch(r"(página|page) #.*", line)
+        }
     counts: dict[str, int] = {}
     for lines in pages:
         for line in {_normalise_running(line) for line in lines if line.strip()}:

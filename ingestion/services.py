@@ -94,7 +94,9 @@ def document_ingest(*, document_id: int) -> Document:
         if not path.is_file():
             raise IngestionError("The original file is missing from storage.")
         if path.stat().st_size > settings.UPLOAD_MAX_BYTES:
-            raise IngestionError(f"The file is larger than the limit of {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+            raise IngestionError(
+                f"The file is larger than the limit of {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+            )
         parsed = parse_file(path, original_name=document.original_name or path.name)
     except (ParseError, IngestionError) as error:
         logger.info("document %s failed: %s", document_id, error)

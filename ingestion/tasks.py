@@ -21,7 +21,8 @@ def ingest_document(self, document_id: int) -> str:  # type: ignore[no-untyped-d
         if self.request.retries >= self.max_retries:
             logger.exception("document %s failed after retries", document_id)
             Document.objects.filter(pk=document_id).update(
-                status=Document.Status.FAILED, status_reason="Internal error while indexing; an administrator can retry it."
+                status=Document.Status.FAILED,
+                status_reason="Internal error while indexing; an administrator can retry it.",
             )
             return Document.Status.FAILED
         raise self.retry(exc=error) from error

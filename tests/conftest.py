@@ -78,7 +78,9 @@ def policies(db: None, search_index: object, dana: User) -> dict[str, Document]:
     """The vacation policy (all staff, PDF) and the benefits document (HR only), indexed."""
     return {
         "vacation": index_document(VACATION_PDF, title="Política de vacaciones y permisos", owner=dana),
-        "benefits": index_document(BENEFITS_MD, title="Beneficios sociales y retribución 2026", owner=dana, groups=("hr",)),
+        "benefits": index_document(
+            BENEFITS_MD, title="Beneficios sociales y retribución 2026", owner=dana, groups=("hr",)
+        ),
     }
 
 

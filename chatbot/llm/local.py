@@ -34,7 +34,7 @@ def converted_model_dir(gguf_path: Path, cache_dir: Path) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
     # A model read from GGUF carries a quantizer marker that blocks saving; the weights are float32 already.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     partial = cache_dir / f".{target.name}.{os.getpid()}.partial"
@@ -122,9 +122,10 @@ class LocalLLMClient:
                 piece = await loop.run_in_executor(None, next, streamer, sentinel)
                 if piece is sentinel:
                     break
-                if isinstance(piece, str) and piece.startswith("\x00"):
-                    raise GenerationError(f"local generation failed: {piece[1:]}")
-                if piece:
-                    yield piece
+                text = str(piece)
+                if text.startswith("\x00"):
+                    raise GenerationError(f"local generation failed: {text[1:]}")
+                if text:
+                    yield text
         finally:
             stop.set()  # the consumer went away or we finished: let the generating thread end

@@ -18,8 +18,13 @@ class TGIClient:
     def from_settings(cls) -> TGIClient:
         from django.conf import settings
 
+        if not settings.TGI_URL:
+            raise GenerationError("LLM_BACKEND=tgi needs TGI_URL")
         return cls(
-            settings.TGI_URL, model=settings.TGI_MODEL, token=settings.TGI_TOKEN, timeout=settings.GENERATOR_TIMEOUT_SECONDS
+            settings.TGI_URL,
+            model=settings.TGI_MODEL,
+            token=settings.TGI_TOKEN,
+            timeout=settings.GENERATOR_TIMEOUT_SECONDS,
         )
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:

@@ -48,7 +48,10 @@ async def answer_stream(
         parts.append(NOT_FOUND.get(language, NOT_FOUND["en"]))
         yield TokenEvent(type="token", text=parts[0])
     else:
-        passages = tuple(Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text) for s, h in zip(sources, hits, strict=True))
+        passages = tuple(
+            Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
+            for s, h in zip(sources, hits, strict=True)
+        )
         request = GenerationRequest(
             question=question,
             language=language,

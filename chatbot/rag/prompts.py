@@ -21,7 +21,10 @@ _CONTEXT = {
 
 
 def format_passages(passages: tuple[Passage, ...]) -> str:
-    return "\n\n".join(f"[{p.n}] {p.title} ({p.location})\n{p.text}" if p.location else f"[{p.n}] {p.title}\n{p.text}" for p in passages)
+    return "\n\n".join(
+        f"[{p.n}] {p.title} ({p.location})\n{p.text}" if p.location else f"[{p.n}] {p.title}\n{p.text}"
+        for p in passages
+    )
 
 
 def build_messages(

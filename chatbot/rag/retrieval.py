@@ -18,11 +18,13 @@ def retrieve(query: str, *, principals: frozenset[str], k: int) -> list[SearchHi
 
 
 def location_label(hit: SearchHit) -> str:
-    """"3. Solicitud · p. 2": the section path below the document title, then the page or page range."""
+    """ "3. Solicitud · p. 2": the section path below the document title, then the page or page range."""
     parts = [part for part in hit.section.split(SECTION_SEPARATOR) if part and part != hit.title]
     label = SECTION_SEPARATOR.join(parts)
     if hit.page_start is not None:
-        pages = f"p. {hit.page_start}" if hit.page_end in (None, hit.page_start) else f"pp. {hit.page_start}–{hit.page_end}"
+        pages = (
+            f"p. {hit.page_start}" if hit.page_end in (None, hit.page_start) else f"pp. {hit.page_start}–{hit.page_end}"
+        )
         label = f"{label} · {pages}" if label else pages
     return label
 

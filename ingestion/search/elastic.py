@@ -56,9 +56,10 @@ class ElasticsearchBackend:
         auth = None
         if settings.ELASTICSEARCH_USERNAME:
             auth = (settings.ELASTICSEARCH_USERNAME, settings.ELASTICSEARCH_PASSWORD or "")
-        client = Elasticsearch(
-            settings.ELASTICSEARCH_URL, basic_auth=auth, ca_certs=settings.ELASTICSEARCH_CA_CERT, request_timeout=30
-        )
+        options: dict[str, Any] = {"basic_auth": auth, "request_timeout": 30}
+        if settings.ELASTICSEARCH_CA_CERT:
+            options["ca_certs"] = settings.ELASTICSEARCH_CA_CERT
+        client = Elasticsearch(settings.ELASTICSEARCH_URL, **options)
         return cls(client, index=settings.ELASTICSEARCH_INDEX)
 
     def _actions(self, chunks: Sequence[IndexedChunk]) -> Iterator[dict[str, Any]]:
@@ -91,7 +92,9 @@ class ElasticsearchBackend:
         keep = [chunk.chunk_id for chunk in chunks]
         self.client.delete_by_query(
             index=self.index,
-            query={"bool": {"filter": [{"term": {"document_id": document_id}}], "must_not": [{"ids": {"values": keep}}]}},
+            query={
+                "bool": {"filter": [{"term": {"document_id": document_id}}], "must_not": [{"ids": {"values": keep}}]}
+            },
             refresh=True,
             conflicts="proceed",
         )
@@ -104,9 +107,7 @@ class ElasticsearchBackend:
     def clear(self) -> None:
         self.client.delete_by_query(index=self.index, query={"match_all": {}}, refresh=True, conflicts="proceed")
 
-    def search(
-        self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int
-    ) -> list[SearchHit]:
+    def search(self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int) -> list[SearchHit]:
         if not principals or k <= 0:
             return []
         access = {"terms": {"principals": sorted(principals)}}

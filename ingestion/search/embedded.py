@@ -166,9 +166,7 @@ class EmbeddedSearchBackend:
         connection.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
 
     # -- reads -----------------------------------------------------------------------------------
-    def search(
-        self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int
-    ) -> list[SearchHit]:
+    def search(self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int) -> list[SearchHit]:
         if not principals or k <= 0:
             return []
         principal_list = sorted(principals)

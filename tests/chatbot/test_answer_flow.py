@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -35,12 +36,14 @@ class StuckGenerator:
         await asyncio.sleep(3600)
 
 
-async def collect(**kwargs) -> list[dict]:
+async def collect(**kwargs) -> list[Any]:
     return [event async for event in answer_stream(**kwargs)]
 
 
 async def test_generator_failure_falls_back_to_quoted_passages(policies, charlie):
-    events = await collect(user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones tengo?", llm=BrokenGenerator())
+    events = await collect(
+        user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones tengo?", llm=BrokenGenerator()
+    )
     done = events[-1]
     assert done["fallback"] is True and done["model"] == "broken"
     text = "".join(e["text"] for e in events if e["type"] == "token")
@@ -57,7 +60,9 @@ async def test_generator_timeout_keeps_what_was_said_and_falls_back(policies, ch
 
 
 async def test_no_visible_evidence_says_so_without_calling_the_generator(search_index, charlie):
-    events = await collect(user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones?", llm=BrokenGenerator())
+    events = await collect(
+        user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones?", llm=BrokenGenerator()
+    )
     assert [e["type"] for e in events] == ["conversation", "token", "sources", "done"]
     assert events[1]["text"].startswith("No he encontrado")
     assert events[2]["sources"] == []
@@ -82,7 +87,10 @@ def test_extractive_answer_quotes_the_best_sentence_of_each_passage():
 
 async def test_extractive_client_streams_the_same_text_in_pieces():
     request = GenerationRequest(
-        question="días", language="es", passages=(Passage(1, "T", "", "Tienes 23 días laborables al año."),), messages=()
+        question="días",
+        language="es",
+        passages=(Passage(1, "T", "", "Tienes 23 días laborables al año."),),
+        messages=(),
     )
     pieces = [piece async for piece in ExtractiveClient().stream(request)]
     assert len(pieces) > 3

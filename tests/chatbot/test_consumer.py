@@ -33,7 +33,9 @@ async def connect(user=None, origin: str = "http://localhost") -> WebsocketCommu
     return WebsocketCommunicator(application, "/ws/chat/", headers=headers)
 
 
-async def ask(communicator: WebsocketCommunicator, question: str, conversation: int | None = None) -> list[dict[str, Any]]:
+async def ask(
+    communicator: WebsocketCommunicator, question: str, conversation: int | None = None
+) -> list[dict[str, Any]]:
     await communicator.send_json_to({"type": "ask", "conversation": conversation, "question": question})
     events = []
     while True:
@@ -72,7 +74,9 @@ async def test_answer_streams_tokens_then_cited_sources_then_done(policies, char
     assert stored.content == "".join(tokens)
     assert stored.model == done["model"] and stored.fallback is done["fallback"]
     assert stored.sources == sources
-    assert [item["chunk_id"] for item in stored.retrieval] == [s["url"].split("chunk=")[1].split("#")[0] for s in sources]
+    assert [item["chunk_id"] for item in stored.retrieval] == [
+        s["url"].split("chunk=")[1].split("#")[0] for s in sources
+    ]
 
 
 async def test_a_user_outside_hr_never_gets_an_hr_citation(policies, charlie, alice):

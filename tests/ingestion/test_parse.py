@@ -61,5 +61,5 @@ def test_bad_files_fail_with_a_readable_reason(name, reason):
 def test_unsupported_extension_is_refused(tmp_path):
     path = tmp_path / "notes.xyz"
     path.write_text("hola")
-    with pytest.raises(ParseError, match="Unsupported file type .xyz"):
+    with pytest.raises(ParseError, match=r"Unsupported file type \.xyz"):
         parse_file(path)

@@ -59,7 +59,9 @@ def search(backend: SearchBackend, query: str, principals: frozenset[str] = EVER
 
 
 def test_upsert_replaces_every_previous_chunk_even_when_the_document_got_shorter(backend):
-    backend.upsert(1, make_chunks(1, ["vacaciones anuales versión uno", "permisos versión uno", "festivos versión uno"]))
+    backend.upsert(
+        1, make_chunks(1, ["vacaciones anuales versión uno", "permisos versión uno", "festivos versión uno"])
+    )
     backend.upsert(1, make_chunks(1, ["vacaciones anuales versión dos"]))
     hits = search(backend, "versión vacaciones permisos festivos")
     assert [hit.text for hit in hits] == ["vacaciones anuales versión dos"]
