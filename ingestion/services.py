@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -15,11 +16,11 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.principals import principals_for_document
-from ingestion.chunk import chunk_document
+from ingestion.chunk import ChunkData, chunk_document
 from ingestion.embed import get_embedder
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document
-from ingestion.parse import ParseError, parse_file
+from ingestion.parse import ParsedDocument, ParseError, parse_file
 from ingestion.search import IndexedChunk, get_search_backend
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,44 @@ def document_register(
     return document
 
 
+@dataclass(frozen=True)
+class PreparedDocument:
+    chunks: list[ChunkData]
+    indexed: list[IndexedChunk]
+    language: str
+
+
+def document_prepare(
+    parsed: ParsedDocument, *, document_id: int, title: str, principals: frozenset[str]
+) -> PreparedDocument:
+    """Chunk, detect the language and embed: everything between parsing and indexing. Uploads and the
+    retrieval evaluation both go through here, so what is measured is what is served."""
+    chunks = chunk_document(
+        parsed,
+        document_id=document_id,
+        max_words=settings.CHUNK_MAX_WORDS,
+        overlap_words=settings.CHUNK_OVERLAP_WORDS,
+    )
+    language = detect_language(parsed.text)
+    vectors = get_embedder().embed([f"{title}. {chunk.section}\n{chunk.text}" for chunk in chunks])
+    indexed = [
+        IndexedChunk(
+            chunk_id=chunk.chunk_id,
+            document_id=document_id,
+            title=title,
+            section=chunk.section,
+            text=chunk.text,
+            page_start=chunk.page_start,
+            page_end=chunk.page_end,
+            language=language,
+            principals=principals,
+            vector=vector,
+        )
+        for chunk, vector in zip(chunks, vectors, strict=True)
+    ]
+    return PreparedDocument(chunks=chunks, indexed=indexed, language=language)
+
+
 def _fail(document: Document, reason: str) -> Document:
     document.status = Document.Status.FAILED
     document.status_reason = reason
@@ -102,30 +141,10 @@ def document_ingest(*, document_id: int) -> Document:
         logger.info("document %s failed: %s", document_id, error)
         return _fail(document, str(error))
 
-    chunks = chunk_document(
-        parsed,
-        document_id=document.pk,
-        max_words=settings.CHUNK_MAX_WORDS,
-        overlap_words=settings.CHUNK_OVERLAP_WORDS,
+    prepared = document_prepare(
+        parsed, document_id=document.pk, title=document.title, principals=document_principals(document)
     )
-    language = detect_language(parsed.text)
-    vectors = get_embedder().embed([f"{document.title}. {chunk.section}\n{chunk.text}" for chunk in chunks])
-    principals = document_principals(document)
-    indexed = [
-        IndexedChunk(
-            chunk_id=chunk.chunk_id,
-            document_id=document.pk,
-            title=document.title,
-            section=chunk.section,
-            text=chunk.text,
-            page_start=chunk.page_start,
-            page_end=chunk.page_end,
-            language=language,
-            principals=principals,
-            vector=vector,
-        )
-        for chunk, vector in zip(chunks, vectors, strict=True)
-    ]
+    chunks, indexed, language = prepared.chunks, prepared.indexed, prepared.language
     with transaction.atomic():
         Chunk.objects.filter(document=document).delete()
         Chunk.objects.bulk_create(

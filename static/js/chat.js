@@ -17,6 +17,12 @@
     socket = new WebSocket(`${scheme}://${window.location.host}/ws/chat/`);
     socket.addEventListener("open", () => { status.textContent = ""; retryDelay = 500; send.disabled = false; });
     socket.addEventListener("close", () => {
+      if (current) {
+        // The answer in flight is lost with the socket: say so, and let the next question through.
+        current.article.dataset.state = "error";
+        current.body.textContent = `${current.text}\n\n${strings.disconnected}`;
+        current = null;
+      }
       send.disabled = true;
       status.textContent = strings.disconnected;
       setTimeout(connect, retryDelay);
@@ -113,7 +119,7 @@
 
   function finish() {
     current = null;
-    send.disabled = false;
+    send.disabled = !socket || socket.readyState !== WebSocket.OPEN;
     input.focus();
   }
 
