@@ -23,6 +23,9 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 from ingestion.search import get_search_backend
 from tests.conftest import VACATION_PDF, index_document, make_user
 
+# A loaded CI machine can take longer than Playwright's 5 s default to open a page or a socket.
+expect.set_options(timeout=30_000)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
