@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "accounts",
+    "governance",
     "ingestion",
     "chatbot",
 ]
