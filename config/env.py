@@ -86,3 +86,14 @@ def env_secret(name: str, default: str | None = None) -> str | None:
             raise ImproperlyConfigured(f"{name}_FILE={file_name!r} is not a readable file")
         return path.read_text(encoding="utf-8").strip()
     return direct or default
+
+
+def env_map(name: str) -> dict[str, str]:
+    """``key=value,key=value`` (the last ``=`` splits, so keys may contain one); empty when unset."""
+    mapping: dict[str, str] = {}
+    for item in env_list(name, []):
+        key, separator, value = item.rpartition("=")
+        if not separator or not key.strip() or not value.strip():
+            raise ImproperlyConfigured(f"{name}: {item!r} is not key=value")
+        mapping[key.strip()] = value.strip()
+    return mapping

@@ -1,0 +1,155 @@
+"""The gates at every entry point: views, the admin, the websocket and management commands."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
+
+from accounts.gates import (
+    command_actor,
+    has_role,
+    may_chat,
+    may_use_admin,
+    require_role,
+    role_required,
+    roles_for_user,
+)
+from accounts.models import User
+from accounts.roles import Role
+from config.asgi import application
+from tests.conftest import make_user
+
+
+@pytest.mark.django_db
+def test_each_persona_holds_its_roles(alice, charlie, dana, auditor):
+    admin = User.objects.create_superuser("admin", password="pw-admin")
+    assert roles_for_user(alice) == roles_for_user(charlie) == {Role.EMPLOYEE}
+    assert roles_for_user(dana) == {Role.EMPLOYEE, Role.KNOWLEDGE_ADMIN}
+    assert roles_for_user(auditor) == {Role.EMPLOYEE, Role.AUDITOR}
+    assert roles_for_user(admin) == {Role.EMPLOYEE, Role.ADMINISTRATOR}
+    assert all(has_role(admin, role) for role in Role)  # an administrator may act in every role
+    assert not has_role(dana, Role.AUDITOR) and not has_role(auditor, Role.KNOWLEDGE_ADMIN)
+
+
+@pytest.mark.django_db
+def test_a_disabled_user_holds_no_role_and_may_do_nothing(dana):
+    dana.is_active = False
+    assert roles_for_user(dana) == frozenset()
+    assert not may_chat(dana) and not may_use_admin(dana)
+    with pytest.raises(PermissionDenied):
+        require_role(dana, Role.EMPLOYEE)
+
+
+@pytest.mark.django_db
+def test_the_role_decorator_sends_visitors_to_login_and_refuses_others(charlie, auditor):
+    view = role_required(Role.AUDITOR)(lambda request: HttpResponse("ok"))
+    request = RequestFactory().get("/audit/")
+    request.user = charlie
+    with pytest.raises(PermissionDenied):
+        view(request)
+    request.user = auditor
+    assert view(request).content == b"ok"
+    request.user = AnonymousUser()
+    assert view(request)["Location"] == "/login/?next=/audit/"
+
+
+# --- the admin ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_admin_is_for_knowledge_admins_auditors_and_administrators(alice, dana, auditor):
+    def status(user: User, url: str) -> int:
+        client = Client()
+        client.force_login(user)
+        return client.get(url).status_code
+
+    assert status(alice, "/admin/") == 302  # an employee is sent to the login page
+    stale = make_user("stale", is_staff=True)  # is_staff alone, without a role, opens nothing
+    assert status(stale, "/admin/") == 302
+
+    assert status(dana, "/admin/ingestion/document/add/") == 200
+    assert status(dana, "/admin/chatbot/conversation/") == 403
+    assert status(dana, "/admin/accounts/user/") == 403
+
+    assert status(auditor, "/admin/chatbot/conversation/") == 200
+    assert status(auditor, "/admin/ingestion/document/") == 200
+    assert status(auditor, "/admin/ingestion/document/add/") == 403
+    assert status(auditor, "/admin/accounts/user/") == 403
+
+    admin = User.objects.create_superuser("admin", password="pw-admin")
+    assert status(admin, "/admin/accounts/user/") == 200
+
+
+# --- the websocket ------------------------------------------------------------------------------------
+
+
+def _session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def _socket(user: User) -> WebsocketCommunicator:
+    cookie = await database_sync_to_async(_session_cookie)(user)
+    headers = [(b"origin", b"http://localhost"), (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+    return WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_websocket_asks_again_before_every_question(charlie):
+    communicator = await _socket(charlie)
+    connected, _ = await communicator.connect()
+    assert connected
+
+    await User.objects.filter(pk=charlie.pk).aupdate(is_active=False)  # disabled mid-conversation
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": "¿Cuántos días?"})
+
+    assert await communicator.receive_output(timeout=10) == {"type": "websocket.close", "code": 4401}
+    await communicator.wait()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_websocket_refuses_a_disabled_user(charlie):
+    communicator = await _socket(charlie)
+    await User.objects.filter(pk=charlie.pk).aupdate(is_active=False)
+    connected, code = await communicator.connect()
+    assert not connected and code == 4401
+
+
+# --- management commands ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_only_an_administrator_may_change_roles_from_the_command_line(charlie, dana):
+    User.objects.create_superuser("admin", password="pw-admin")
+    with pytest.raises(CommandError, match="not allowed"):
+        call_command("user_roles", "charlie", "--actor", "dana", "--grant", "knowledge-admin")
+    with pytest.raises(CommandError, match="not allowed"):
+        call_command("user_roles", "charlie", "--actor", "nobody", "--grant", "knowledge-admin")
+    assert roles_for_user(charlie) == {Role.EMPLOYEE}
+
+    call_command("user_roles", "charlie", "--actor", "admin", "--grant", "auditor")
+    charlie.refresh_from_db()
+    assert roles_for_user(charlie) == {Role.EMPLOYEE, Role.AUDITOR} and charlie.is_staff
+
+    call_command("user_roles", "charlie", "--actor", "admin", "--revoke", "auditor")
+    charlie.refresh_from_db()
+    assert roles_for_user(charlie) == {Role.EMPLOYEE} and not charlie.is_staff
+
+
+@pytest.mark.django_db
+def test_command_actor_must_exist_hold_the_role_and_be_active(dana):
+    assert command_actor("dana", Role.KNOWLEDGE_ADMIN) == dana
+    with pytest.raises(PermissionDenied):
+        command_actor("dana", Role.ADMINISTRATOR)
+    dana.is_active = False
+    dana.save()
+    with pytest.raises(PermissionDenied):
+        command_actor("dana", Role.KNOWLEDGE_ADMIN)
