@@ -1,0 +1,50 @@
+"""Audit events for identity changes that happen inside ``accounts`` and Django's auth (which may not
+import governance): sign-in, sign-out and group or role membership changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
+
+from governance.audit import audit_record
+
+
+def _backend(request: Any) -> str:
+    session = getattr(request, "session", None)
+    return str(session.get("_auth_user_backend", "")) if session is not None else ""
+
+
+def on_login(sender: Any, request: Any, user: Any, **_: Any) -> None:
+    audit_record(event_type="auth.login", actor=user, object_type="user", object_id=user.pk, data={"backend": _backend(request)})
+
+
+def on_logout(sender: Any, request: Any, user: Any, **_: Any) -> None:
+    if user is not None:
+        audit_record(event_type="auth.logout", actor=user, object_type="user", object_id=user.pk)
+
+
+def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:
+    audit_record(event_type="auth.login_failed", data={"username": str(credentials.get("username", ""))[:150]})
+
+
+def on_groups_changed(sender: Any, instance: Any, action: str, pk_set: set[int] | None, **_: Any) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    names = sorted(Group.objects.filter(pk__in=pk_set or ()).values_list("name", flat=True))
+    audit_record(
+        event_type="auth.groups_changed",
+        object_type="user",
+        object_id=instance.pk,
+        data={"action": action.removeprefix("post_"), "groups": names, "username": instance.get_username()},
+    )
+
+
+def connect() -> None:
+    user_logged_in.connect(on_login, dispatch_uid="governance.on_login")
+    user_logged_out.connect(on_logout, dispatch_uid="governance.on_logout")
+    user_login_failed.connect(on_login_failed, dispatch_uid="governance.on_login_failed")
+    m2m_changed.connect(on_groups_changed, sender=get_user_model().groups.through, dispatch_uid="governance.groups")
