@@ -21,11 +21,12 @@ from accounts.roles import ROLE_GROUPS, STAFF_ROLES, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
-    from django.http import HttpRequest, HttpResponse
+    from django.http import HttpRequest
+    from django.http.response import HttpResponseBase
 
     AnyUser = User | AnonymousUser
 
-View = TypeVar("View", bound=Callable[..., "HttpResponse"])
+View = TypeVar("View", bound=Callable[..., "HttpResponseBase"])
 
 
 def roles_for_user(user: AnyUser) -> frozenset[Role]:
@@ -57,7 +58,7 @@ def role_required(role: Role) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             require_role(request.user, role)

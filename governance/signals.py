@@ -19,7 +19,9 @@ def _backend(request: Any) -> str:
 
 
 def on_login(sender: Any, request: Any, user: Any, **_: Any) -> None:
-    audit_record(event_type="auth.login", actor=user, object_type="user", object_id=user.pk, data={"backend": _backend(request)})
+    audit_record(
+        event_type="auth.login", actor=user, object_type="user", object_id=user.pk, data={"backend": _backend(request)}
+    )
 
 
 def on_logout(sender: Any, request: Any, user: Any, **_: Any) -> None:

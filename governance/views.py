@@ -47,7 +47,7 @@ def _jsonl(events: Iterator[AuditEvent]) -> Iterator[str]:
 
 
 @role_required(Role.AUDITOR)
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     form = AuditFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
     events = audit_event_list(

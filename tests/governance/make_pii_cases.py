@@ -127,7 +127,7 @@ def fill(template: str) -> dict[str, object]:
     if "+44 20 7946" in text:
         begin = text.index("+44 20 7946")
         spans.append({"kind": "PHONE", "start": begin, "end": begin + len("+44 20 7946 0000")})
-    return {"text": text, "names": NAMES, "spans": sorted(spans, key=lambda s: s["start"])}
+    return {"text": text, "names": NAMES, "spans": sorted(spans, key=lambda s: int(str(s["start"])))}
 
 
 def main() -> None:

@@ -29,7 +29,7 @@ def test_an_event_rolls_back_with_the_action_it_describes(dana):
     assert not AuditEvent.objects.filter(event_type="document.upload").exists()
 
 
-def _tamper(sql: str, params: list[object]) -> None:
+def _tamper(sql: str, params: list[str | int]) -> None:
     """Change a row behind the application's back (on PostgreSQL the trigger must be disabled to do so)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -55,7 +55,10 @@ def test_postgresql_rejects_update_and_delete_of_audit_rows(dana):
         pytest.skip("the append-only trigger exists on PostgreSQL only (make test-production runs this)")
     assert os.environ.get("DATABASE_URL", "").startswith("postgres")
     event = audit_record(event_type="login", actor=dana)
-    for statement in ("UPDATE governance_auditevent SET event_type = 'x' WHERE id = %s", "DELETE FROM governance_auditevent WHERE id = %s"):
+    for statement in (
+        "UPDATE governance_auditevent SET event_type = 'x' WHERE id = %s",
+        "DELETE FROM governance_auditevent WHERE id = %s",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(statement, [event.pk])
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
