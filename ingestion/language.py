@@ -1,24 +1,52 @@
-"""Language guess for Spanish and English text by function-word counts (cheap, no model)."""
+"""Which language a text is in: documents at ingestion, questions at search time.
+
+py3langid (langid.py's character n-gram model, 97 languages, numpy only, ~4 MB, loaded once in ~0.6 s,
+~25 µs a question), restricted to the languages Faro analyses, decides between them even for keyword-only
+questions ("nómina marzo") that have no function word; unrestricted, it recognises a long text in a third
+language, which is then indexed without stemming rather than stemmed as Spanish or English.
+
+Measured (``tests/ingestion/test_language.py``), share detected correctly, this model vs. the function-word
+count it replaced: the 12 demo documents and their 60-word pieces (162 texts) 0.994 vs 0.981; 50
+hand-written short questions 0.98 vs 0.86; the 585 English benchmark queries 1.000 vs 0.950. Adding the
+function-word count as a second opinion did not help.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Any
 
-_WORD = re.compile(r"[a-záéíóúñü]+")
-_SPANISH = frozenset(
-    "el la los las de del y en que un una por para con no se su sus al es lo como más pero este esta "
-    "cuando qué cómo cuántos cuántas cuál dónde tengo puedo mi mis hay ser son".split()
-)
-_ENGLISH = frozenset(
-    "the of and to in is that for it with as on be by this are or an from at your you what how many "
-    "which when where can do does my have has i".split()
-)
+SUPPORTED = ("es", "en")
+# A long text is trusted to be in a third language only when the unrestricted model is this sure.
+_OTHER_LANGUAGE_MIN_WORDS = 30
+_OTHER_LANGUAGE_MIN_PROBABILITY = 0.95
+
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+@cache
+def _identifiers() -> tuple[Any, Any]:
+    """(unrestricted, restricted to SUPPORTED) py3langid identifiers, loaded on first use."""
+    import copy
+
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    everything = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    restricted = copy.copy(everything)  # shares the model's arrays; set_languages rebinds, never mutates
+    restricted.set_languages(list(SUPPORTED))
+    return everything, restricted
 
 
 def detect_language(text: str, default: str = "es") -> str:
-    words = _WORD.findall(text.lower())
-    spanish = sum(word in _SPANISH for word in words)
-    english = sum(word in _ENGLISH for word in words)
-    if spanish == english:
+    """ISO 639-1 code of the text's language: one of ``SUPPORTED``, or for a long text clearly in another
+    language, that language. ``default`` when there is nothing to go on (no letters)."""
+    words = _LETTERS.findall(text)
+    if not words:
         return default
-    return "es" if spanish > english else "en"
+    everything, restricted = _identifiers()
+    if len(words) >= _OTHER_LANGUAGE_MIN_WORDS:
+        language, probability = everything.classify(text)
+        if language not in SUPPORTED and probability >= _OTHER_LANGUAGE_MIN_PROBABILITY:
+            return str(language)
+    return str(restricted.classify(text)[0])

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
+
+# ``hybrid`` is what answers use; the single-signal modes exist to measure each input of the fusion.
+SearchMode = Literal["hybrid", "bm25", "dense"]
+SEARCH_MODES: tuple[SearchMode, ...] = ("hybrid", "bm25", "dense")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,9 @@ class SearchBackend(Protocol):
     - ``search`` requires the asking user's principals and never returns a chunk whose principals do not
       intersect them; the filter applies before ranking, so a restricted user still gets up to ``k`` hits
       from what they may see. An empty principal set returns nothing. Hits are ranked, best first, with a
-      score that only orders hits of the same query.
+      score that only orders hits of the same query. Lexical matching is language-aware (each chunk is
+      analysed in its own ``language``, the query in its detected one); ``mode`` picks BM25 or vectors
+      alone instead of their fusion (``ingestion.search.fusion``), for measurement.
     """
 
     def upsert(self, document_id: int, chunks: Sequence[IndexedChunk]) -> None: ...
@@ -53,7 +59,13 @@ class SearchBackend(Protocol):
     def delete(self, document_id: int) -> None: ...
 
     def search(
-        self, query: str, query_vector: np.ndarray, *, principals: frozenset[str], k: int
+        self,
+        query: str,
+        query_vector: np.ndarray,
+        *,
+        principals: frozenset[str],
+        k: int,
+        mode: SearchMode = "hybrid",
     ) -> list[SearchHit]: ...
 
     def clear(self) -> None:

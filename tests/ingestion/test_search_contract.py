@@ -30,9 +30,9 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[SearchBackend]
     from ingestion.search.elastic import ElasticsearchBackend
 
     client = Elasticsearch(url)
-    index = f"faro-contract-{uuid.uuid4().hex[:8]}"
-    yield ElasticsearchBackend(client, index=index)
-    client.indices.delete(index=index, ignore_unavailable=True)
+    backend = ElasticsearchBackend(client, alias=f"faro-contract-{uuid.uuid4().hex[:8]}")
+    yield backend
+    backend.drop()
 
 
 def make_chunks(document_id: int, texts: list[str], principals: frozenset[str] = PUBLIC) -> list[IndexedChunk]:
@@ -98,6 +98,19 @@ def test_hits_are_ranked_best_first_with_their_text_and_location(backend):
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
 
 
+def test_matching_is_language_aware_stemmed_and_accent_blind(backend):
+    spanish = make_chunks(1, ["Solicitudes de vacaciones: 23 días laborables por año."])
+    english = [
+        IndexedChunk(**{**chunk.__dict__, "language": "en"})
+        for chunk in make_chunks(2, ["Requests for annual leave are approved by managers."])
+    ]
+    backend.upsert(1, spanish)
+    backend.upsert(2, english)
+    assert search(backend, "solicitud vacación dias", k=1)[0].document_id == 1
+    assert search(backend, "REQUEST approving leaves", k=1)[0].document_id == 2
+
+
 def test_user_text_is_never_fts_syntax():
-    assert fts_query('vacaciones" OR NEAR(a b) *') == '"vacaciones" OR "near" OR "b"'
-    assert fts_query("¿Qué es?") == ""
+    query = fts_query('vacaciones" OR NEAR(a b) *', language="es", analyses=("es",))
+    assert query == '{es_head es_body} : ("vacacion" OR "or" OR "near" OR "b")'
+    assert fts_query("¿Qué es?", language="es") == ""

@@ -1,0 +1,127 @@
+"""What the embedded backend adds to the contract: schema migration, incremental vector loading, cached
+access sets, and a restricted user's full top-k from BM25 deepening."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+from ingestion.search import IndexedChunk
+from ingestion.search.embedded import EmbeddedSearchBackend
+
+PUBLIC = frozenset({"public"})
+HR = frozenset({"group:hr"})
+
+
+def chunk(document_id: int, ordinal: int, text: str, principals: frozenset[str] = PUBLIC) -> IndexedChunk:
+    rng = np.random.default_rng(document_id * 1000 + ordinal)
+    vector = rng.standard_normal(8).astype(np.float32)
+    return IndexedChunk(
+        chunk_id=f"{document_id}-{ordinal}",
+        document_id=document_id,
+        title=f"Documento {document_id}",
+        section="",
+        text=text,
+        page_start=None,
+        page_end=None,
+        language="es",
+        principals=principals,
+        vector=vector / np.linalg.norm(vector),
+    )
+
+
+def search(backend: EmbeddedSearchBackend, query: str, principals: frozenset[str] = PUBLIC, k: int = 10):
+    return backend.search(query, np.full(8, 8**-0.5, dtype=np.float32), principals=principals, k=k)
+
+
+SCHEMA_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO meta (key, value) VALUES ('version', 3);
+CREATE TABLE chunks (rowid INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, document_id INTEGER NOT NULL,
+    title TEXT NOT NULL, section TEXT NOT NULL, text TEXT NOT NULL, page_start INTEGER, page_end INTEGER,
+    language TEXT NOT NULL, vector BLOB NOT NULL);
+CREATE INDEX chunks_document ON chunks (document_id);
+CREATE TABLE chunk_principals (chunk_rowid INTEGER NOT NULL REFERENCES chunks (rowid) ON DELETE CASCADE,
+    principal TEXT NOT NULL, PRIMARY KEY (principal, chunk_rowid)) WITHOUT ROWID;
+CREATE INDEX chunk_principals_rowid ON chunk_principals (chunk_rowid);
+CREATE VIRTUAL TABLE chunks_fts USING fts5 (title, section, text, content='chunks', content_rowid='rowid',
+    tokenize='unicode61 remove_diacritics 2');
+"""
+
+
+def test_an_index_written_by_the_first_schema_is_migrated_in_place(tmp_path):
+    path = tmp_path / "index.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.executescript(SCHEMA_V1)
+    vector = np.full(8, 8**-0.5, dtype=np.float32)
+    connection.execute(
+        "INSERT INTO chunks VALUES (5, 'c5', 1, 'Política de vacaciones', '', 'Veintitrés días de vacaciones',"
+        " NULL, NULL, 'es', ?)",
+        (vector.tobytes(),),
+    )
+    connection.execute("INSERT INTO chunk_principals VALUES (5, 'group:hr')")
+    connection.commit()
+    connection.close()
+
+    backend = EmbeddedSearchBackend(path)
+    [hit] = search(backend, "vacación", HR)
+    assert hit.chunk_id == "c5"
+    assert search(backend, "vacación", PUBLIC) == []
+    backend.upsert(2, [chunk(2, 0, "teletrabajo los viernes")])
+    with backend._connection() as connection:
+        assert connection.execute("SELECT max(rowid) FROM chunks").fetchone()[0] > 5
+    backend.delete(1)
+    assert search(backend, "vacación", HR) == []
+
+
+def test_vectors_are_loaded_incrementally_and_deleted_rows_leave(tmp_path):
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    backend.upsert(1, [chunk(1, i, f"vacaciones {i}") for i in range(3)])
+    assert len(search(backend, "vacaciones")) == 3
+    first = backend._snapshot
+    # Another process (another backend object on the same file) writes.
+    other = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    other.upsert(2, [chunk(2, 0, "vacaciones extra")])
+    other.delete(1)
+    hits = search(backend, "vacaciones")
+    assert [hit.document_id for hit in hits] == [2]
+    second = backend._snapshot
+    assert second.version > first.version
+    assert second.matrix.shape == (1, 8) and list(second.rowids) == [4]
+
+
+def test_a_restricted_user_gets_a_full_top_k_even_when_bm25_prefers_hidden_rows(tmp_path):
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3", candidates=5)
+    backend.upsert(1, [chunk(1, i, "nómina nómina nómina salario bonus", HR) for i in range(200)])
+    backend.upsert(2, [chunk(2, i, f"informe anual con un salario medio {i}") for i in range(7)])
+    hits = backend.search("nómina salario bonus", np.zeros(8, dtype=np.float32), principals=PUBLIC, k=6, mode="bm25")
+    assert len(hits) == 6 and {hit.document_id for hit in hits} == {2}
+    top = backend.search("nómina", np.zeros(8, dtype=np.float32), principals=HR | PUBLIC, k=3, mode="bm25")
+    assert {hit.document_id for hit in top} == {1}
+
+
+def test_rows_of_an_older_embedding_dimension_score_zero_instead_of_failing(tmp_path):
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    backend.upsert(1, [chunk(1, 0, "vacaciones anuales")])
+    assert len(search(backend, "vacaciones")) == 1
+    wider = chunk(2, 0, "vacaciones de verano")
+    backend.upsert(2, [IndexedChunk(**{**wider.__dict__, "vector": np.full(16, 0.25, dtype=np.float32)})])
+    hits = backend.search("vacaciones", np.full(16, 0.25, dtype=np.float32), principals=PUBLIC, k=5)
+    assert {hit.document_id for hit in hits} == {1, 2}
+
+
+def test_a_large_index_leaves_out_query_terms_most_chunks_contain(tmp_path, monkeypatch):
+    from ingestion.search import embedded
+
+    monkeypatch.setattr(embedded, "FREQUENT_TERM_ROWS", 1)  # 40 chunks count as large
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    backend.upsert(1, [chunk(1, i, f"política general número {i}") for i in range(38)])
+    backend.upsert(2, [chunk(2, 0, "política de teletrabajo"), chunk(2, 1, "teletrabajo y horario flexible")])
+    with backend._connection() as connection:
+        groups = backend._without_frequent_terms(
+            connection, {"es": ["polit", "general", "teletrabaj", "horari"]}, rows=40
+        )
+    assert groups == {"es": ["horari", "teletrabaj"]}
+    hits = backend.search("política de teletrabajo", np.zeros(8, dtype=np.float32), principals=PUBLIC, k=2, mode="bm25")
+    assert {hit.document_id for hit in hits} == {2}

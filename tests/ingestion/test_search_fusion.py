@@ -1,0 +1,96 @@
+"""Score fusion: standardised scores, language-aware weights, tie-break by vector similarity."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingestion.search.fusion import (
+    SEMANTIC_WEIGHT_LONG,
+    SEMANTIC_WEIGHT_SHORT,
+    SEMANTIC_WEIGHT_UNCOVERED,
+    Candidates,
+    FusionWeights,
+    fuse,
+    fusion_weights,
+)
+
+
+def keys(fused):
+    return [key for key, _ in fused]
+
+
+def test_fusion_ignores_each_list_scale_and_offset():
+    # BM25 scores have no fixed range (they grow with the corpus and the query): only their spread counts.
+    lexical = {"a": 14.0, "b": 9.0, "c": 8.5, "d": 2.0}
+    semantic = {"d": 0.71, "b": 0.69, "a": 0.40, "c": 0.30}
+    base = keys(fuse(Candidates(lexical=lexical, semantic=semantic)))
+    scaled = {key: 10 * value + 3 for key, value in lexical.items()}
+    shifted = {key: value - 0.2 for key, value in semantic.items()}
+    assert keys(fuse(Candidates(lexical=scaled, semantic=shifted))) == base
+    assert base[0] == "b"  # second in both lists, far above both lists' means
+
+
+def test_equal_fused_scores_go_to_the_higher_cosine():
+    # Mirror images: "bm25-first" leads BM25 by as much as "vector-first" leads the vectors.
+    candidates = Candidates(
+        lexical={"bm25-first": 10.0, "vector-first": 8.0},
+        semantic={"vector-first": 0.8, "bm25-first": 0.6},
+    )
+    fused = fuse(candidates)
+    assert fused[0][1] == pytest.approx(fused[1][1])
+    assert keys(fused) == ["vector-first", "bm25-first"]
+
+
+def test_missing_scores_use_the_exact_cosine_or_the_list_floor():
+    candidates = Candidates(
+        lexical={"x": 9.0, "y": 3.0},
+        semantic={"z": 0.9, "y": 0.5},
+        cosine={"z": 0.9, "y": 0.5, "x": 0.1},
+    )
+    fused = dict(fuse(candidates, weights=FusionWeights(lexical=0.5, semantic=0.5)))
+    assert set(fused) == {"x", "y", "z"}
+    # x has BM25's best score but the worst cosine; z the best cosine and BM25's floor (3.0, like y).
+    assert fused["z"] > fused["y"]
+
+
+def test_single_signal_modes_return_their_list():
+    candidates = Candidates(lexical={"a": 2.0, "b": 3.0}, semantic={"c": 0.4, "a": 0.9})
+    assert keys(fuse(candidates, mode="bm25")) == ["b", "a"]
+    assert keys(fuse(candidates, mode="dense")) == ["a", "c"]
+    assert fuse(Candidates(lexical={}, semantic={})) == []
+    assert keys(fuse(Candidates(lexical={}, semantic={"c": 0.4, "a": 0.9}))) == ["a", "c"]
+
+
+def test_vectors_count_less_when_the_model_does_not_know_the_question_language():
+    english_model = frozenset({"en"})
+    question = "How many vacation days do I get?"
+    assert fusion_weights(query=question, query_language="en", embedding_languages=english_model).semantic == (
+        SEMANTIC_WEIGHT_SHORT
+    )
+    spanish = fusion_weights(
+        query="¿Cuántos días de vacaciones?", query_language="es", embedding_languages=english_model
+    )
+    assert spanish.semantic == SEMANTIC_WEIGHT_UNCOVERED < SEMANTIC_WEIGHT_SHORT
+    assert spanish.lexical + spanish.semantic == pytest.approx(1.0)
+    anything = fusion_weights(query="¿Cuántos días de vacaciones?", query_language="es", embedding_languages=None)
+    assert anything.semantic == SEMANTIC_WEIGHT_SHORT
+
+
+def test_vectors_count_more_for_a_long_scenario_than_for_a_short_question():
+    scenario = (
+        "My brother and his wife are in prison for a large fraud scheme. Their two children have lived with me "
+        "for four years and I want to become their special guardian so that they can stay with me permanently. "
+        "How long will it be before I hear back from the court?"
+    )
+    long = fusion_weights(query=scenario, query_language="en", embedding_languages=None)
+    short = fusion_weights(query="special guardian court", query_language="en", embedding_languages=None)
+    assert long.semantic == SEMANTIC_WEIGHT_LONG > short.semantic == SEMANTIC_WEIGHT_SHORT
+
+
+def test_with_low_vector_weight_bm25_order_survives_a_disagreeing_vector_list():
+    candidates = Candidates(
+        lexical={"a": 12.0, "b": 9.0, "c": 6.0, "d": 3.0},
+        semantic={"d": 0.50, "c": 0.45, "b": 0.40, "a": 0.35},
+    )
+    weights = FusionWeights(lexical=1 - SEMANTIC_WEIGHT_UNCOVERED, semantic=SEMANTIC_WEIGHT_UNCOVERED)
+    assert keys(fuse(candidates, weights=weights)) == ["a", "b", "c", "d"]
