@@ -3,21 +3,36 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LLAMA_STAMP := $(VENV)/.llama-server
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install run test test-embedded test-production lint
+.PHONY: install install-llama-server run test test-embedded test-production lint
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+$(STAMP): requirements.txt requirements-nodeps.txt tests/oidc/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, on its own: the CPU build (a looser spec would pull GBs of CUDA).
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
+	# The OpenID provider the SSO tests start on loopback (Node's certified oidc-provider).
+	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# llama.cpp's server, built from source (about 6 minutes on 2 cores): the `tgi` client's tests start it on
+# loopback as a real Messages API server. If it cannot build here, those tests skip and say why. Built for
+# AVX2, not -march=native: a native build here died with SIGILL (illegal instruction) on its first chat
+# completion; --no-cache-dir keeps pip from reusing such a wheel.
+$(LLAMA_STAMP): requirements-llama-server.txt $(STAMP)
+	CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON" \
+		$(BIN)/pip install --quiet --no-cache-dir -r requirements-llama-server.txt \
+		|| echo "llama-cpp-python[server] did not build: tests/chatbot/test_tgi.py will skip its server tests"
+	touch $(LLAMA_STAMP)
+
+install-llama-server: $(LLAMA_STAMP)
 
 run: install
 	$(BIN)/python manage.py migrate --noinput
@@ -34,7 +49,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test-embedded: install
+test-embedded: install install-llama-server
 	$(BIN)/pytest
 
 test-production: install

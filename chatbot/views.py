@@ -1,10 +1,138 @@
+"""The chat page and the small HTTP actions around it (rename, delete, feedback). Thin: each calls one
+service or selector; someone else's conversation or answer is answered as not found."""
+
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import User
+from chatbot.selectors import conversation_messages_for_user
+from chatbot.services import (
+    COMMENT_MAX_CHARS,
+    ConversationNotFound,
+    MessageNotFound,
+    access_conversation,
+    conversation_delete,
+    conversation_list_for_user,
+    conversation_rename,
+    feedback_record,
+)
+
+
+def ui_strings() -> dict[str, str]:
+    """Every text the chat script shows, translated for the page's language."""
+    return {
+        "sources": _("Sources"),
+        "closest": _("Closest documents"),
+        "fallback": _("Quoted passages: the model could not answer."),
+        "stopped": _("Stopped."),
+        "disconnected": _("Connection lost. Reconnecting…"),
+        "error": _("Error"),
+        "confidence_high": _("High confidence"),
+        "confidence_medium": _("Medium confidence"),
+        "confidence_low": _("Low confidence"),
+        "refused": _("Not in the documentation"),
+        "unsupported": _("Some sentences are not supported by the cited passages."),
+        "copy": _("Copy"),
+        "copied": _("Copied"),
+        "helpful": _("Helpful"),
+        "not_helpful": _("Not helpful"),
+        "comment_placeholder": _("Tell us more (optional)"),
+        "send_comment": _("Send"),
+        "thanks": _("Thanks for your feedback."),
+        "rename": _("Rename"),
+        "delete": _("Delete"),
+        "delete_confirm": _("Delete this conversation?"),
+        "rate_limited": _("Too many questions: try again in {seconds} s."),
+        "busy": _("An answer is still being written: wait for it or stop it."),
+        "too_large": _("That message is too long."),
+        "internal": _("Something went wrong; please try again."),
+        "not_found": _("Conversation not found."),
+        "unauthenticated": _("Your session has ended; sign in again."),
+    }
 
 
 @login_required
-def chat(request: HttpRequest) -> HttpResponse:
-    return render(request, "chatbot/chat.html")
+def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
+    assert isinstance(request.user, User)
+    current = None
+    history: list[dict[str, Any]] = []
+    if conversation_id is not None:
+        try:
+            current = access_conversation(request.user, conversation_id)
+        except ConversationNotFound as missing:
+            raise Http404 from missing
+        history = conversation_messages_for_user(request.user, current)
+    return render(
+        request,
+        "chatbot/chat.html",
+        {
+            "conversations": conversation_list_for_user(request.user),
+            "current": current,
+            "history": history,
+            "strings": ui_strings(),
+        },
+    )
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+@login_required
+@require_POST
+def rename(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
+    assert isinstance(request.user, User)
+    try:
+        conversation = conversation_rename(
+            user=request.user, conversation_id=conversation_id, title=request.POST.get("title", "")
+        )
+    except ConversationNotFound as missing:
+        raise Http404 from missing
+    except ValueError as invalid:
+        return JsonResponse({"error": str(invalid)}, status=400)
+    if _wants_json(request):
+        return JsonResponse({"id": conversation.pk, "title": conversation.title})
+    return redirect("conversation", conversation.pk)
+
+
+@login_required
+@require_POST
+def delete(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
+    assert isinstance(request.user, User)
+    try:
+        conversation_delete(user=request.user, conversation_id=conversation_id)
+    except ConversationNotFound as missing:
+        raise Http404 from missing
+    if _wants_json(request):
+        return JsonResponse({"deleted": conversation_id, "url": reverse("chat")})
+    return redirect("chat")
+
+
+@login_required
+@require_POST
+def feedback(request: HttpRequest, message_id: int) -> JsonResponse:
+    """``{"rating": 1 | -1, "comment": "…"}`` (JSON body) on one of the user's answers."""
+    assert isinstance(request.user, User)
+    try:
+        body = json.loads(request.body or b"{}")
+        rating, comment = body.get("rating"), body.get("comment", "")
+    except (ValueError, AttributeError):
+        return JsonResponse({"error": "Send JSON."}, status=400)
+    if not isinstance(rating, int) or not isinstance(comment, str) or len(comment) > COMMENT_MAX_CHARS:
+        return JsonResponse({"error": "rating is 1 or -1; comment is optional text."}, status=400)
+    try:
+        recorded = feedback_record(user=request.user, message_id=message_id, rating=rating, comment=comment)
+    except MessageNotFound as missing:
+        raise Http404 from missing
+    except ValueError as invalid:
+        return JsonResponse({"error": str(invalid)}, status=400)
+    return JsonResponse({"rating": recorded.rating, "comment": recorded.comment})

@@ -9,6 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +19,7 @@ from config.env import (
     env_float,
     env_int,
     env_list,
+    env_map,
     env_optional,
     env_secret,
     env_str,
@@ -57,7 +59,7 @@ MODEL_CACHE_DIR = Path(env_str("MODEL_CACHE_DIR", str(DATA_DIR / "models"))).res
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "accounts.apps.FaroAdminConfig",  # django.contrib.admin behind the role gate
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,10 +70,16 @@ INSTALLED_APPS = [
     "governance",
     "ingestion",
     "chatbot",
+    "evaluation",
+    "tuning",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    "ops.middleware.ops_endpoints",  # probes and /metrics, before host and HTTPS checks
+    "ops.middleware.request_metrics",
     "django.middleware.security.SecurityMiddleware",
+    "ops.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,7 +110,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'faro.sqlite3'}"),
+        env_secret("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'faro.sqlite3'}",  # a URL may hold a password
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
@@ -115,6 +123,31 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Sign-in: OpenID Connect single sign-on, local passwords as break-glass (README, "SSO") ---------
+OIDC_ISSUER = env_optional("OIDC_ISSUER")
+OIDC_DISCOVERY_URL = env_optional("OIDC_DISCOVERY_URL")  # default: $OIDC_ISSUER/.well-known/openid-configuration
+OIDC_ENABLED = bool(OIDC_ISSUER or OIDC_DISCOVERY_URL)
+OIDC_CLIENT_ID = env_optional("OIDC_CLIENT_ID")
+OIDC_CLIENT_SECRET = env_secret("OIDC_CLIENT_SECRET")
+OIDC_SCOPES = env_str("OIDC_SCOPES", "openid email profile")
+OIDC_TOKEN_AUTH_METHOD = env_choice(
+    "OIDC_TOKEN_AUTH_METHOD", "client_secret_basic", ("client_secret_basic", "client_secret_post")
+)
+OIDC_SIGN_ALGORITHM = env_choice("OIDC_SIGN_ALGORITHM", "RS256", ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"))
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+OIDC_ROLES_CLAIM = env_optional("OIDC_ROLES_CLAIM")
+OIDC_GROUP_MAP = env_map("OIDC_GROUP_MAP")  # provider group=Faro group, ...
+OIDC_GROUPS_PASSTHROUGH = env_bool("OIDC_GROUPS_PASSTHROUGH", False)
+OIDC_SYNC_GROUPS = env_bool("OIDC_SYNC_GROUPS", True)
+OIDC_ROLE_MAP = env_map("OIDC_ROLE_MAP")  # provider group or app role=employee|knowledge-admin|auditor|administrator
+if OIDC_ENABLED and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
+    raise ImproperlyConfigured("single sign-on needs OIDC_CLIENT_ID and OIDC_CLIENT_SECRET (or its _FILE)")
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
+if not (OIDC_ENABLED or LOCAL_LOGIN_ENABLED):
+    raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs single sign-on (OIDC_ISSUER), or nobody can sign in")
+AUTHENTICATION_BACKENDS = ["accounts.backends.SsoBackend", "accounts.backends.LocalLoginBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
@@ -133,11 +166,13 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer and Celery broker; unset means no server is needed ---------------------
-REDIS_URL = env_optional("REDIS_URL")
+REDIS_URL = env_secret("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
+    # The chat's per-user rate limit and per-conversation lock must hold across web processes.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # kombu's filesystem transport: a web process and a worker share a folder, no broker server.
@@ -171,6 +206,13 @@ ELASTICSEARCH_INDEX = env_str("ELASTICSEARCH_INDEX", "faro-chunks")
 if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
     raise ImproperlyConfigured("SEARCH_BACKEND=elasticsearch needs ELASTICSEARCH_URL")
 SEARCH_TOP_K = env_int("SEARCH_TOP_K", 5)
+SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 50)  # depth of the BM25 and vector lists before fusion
+# Languages the embedding model understands ("*": any, for a multilingual model); fusion leans on BM25
+# for questions in other languages. The packaged all-MiniLM-L6-v2 is English-only.
+_embedding_languages = env_list("SEARCH_EMBEDDING_LANGUAGES", ["en"])
+SEARCH_EMBEDDING_LANGUAGES = None if "*" in _embedding_languages else frozenset(_embedding_languages)
+# Where `evaluate_retrieval` keeps embeddings it computed (keyed by model and text hash); empty: no cache.
+EVALUATION_EMBEDDING_CACHE = env_str("EVALUATION_EMBEDDING_CACHE", str(DATA_DIR / "cache" / "embeddings.sqlite3"))
 
 # --- Models ----------------------------------------------------------------------------------------
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", _default_embedding_model())
@@ -185,21 +227,74 @@ GENERATOR_MODEL = env_str("GENERATOR_MODEL", _default_generator_model())
 GENERATOR_MAX_NEW_TOKENS = env_int("GENERATOR_MAX_NEW_TOKENS", 200)
 GENERATOR_TIMEOUT_SECONDS = env_float("GENERATOR_TIMEOUT_SECONDS", 60.0)
 GENERATOR_THREADS = env_int("GENERATOR_THREADS", 0)  # 0: torch's default
+# Words of retrieved text in the prompt (the best sentences of each passage); 0: whole passages.
+GENERATOR_CONTEXT_WORDS = env_int("GENERATOR_CONTEXT_WORDS", 300)
 TGI_URL = env_optional("TGI_URL")
 TGI_TOKEN = env_secret("TGI_TOKEN")
 TGI_MODEL = env_str("TGI_MODEL", "tgi")
+TGI_RETRIES = env_int("TGI_RETRIES", 2)  # connection failures retried before the first token
+# --- Answers (chatbot.rag): refusal and confidence thresholds on the evidence signal of
+# chatbot/rag/evidence.py, calibrated by bench/refusal_calibration.py (figures in the README).
+ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)
+ANSWER_HIGH_EVIDENCE = env_float("ANSWER_HIGH_EVIDENCE", 0.55)
+QUERY_REWRITE = env_choice("QUERY_REWRITE", "auto", ("auto", "generator", "heuristic", "off"))
+CHAT_MAX_MESSAGE_BYTES = env_int("CHAT_MAX_MESSAGE_BYTES", 16 * 1024)  # one websocket message
+CHAT_QUESTIONS_PER_MINUTE = env_int("CHAT_QUESTIONS_PER_MINUTE", 10)  # per user, across sockets
 if LLM_BACKEND == "tgi" and not TGI_URL:
     raise ImproperlyConfigured("LLM_BACKEND=tgi needs TGI_URL")
 
 # --- Ingestion -------------------------------------------------------------------------------------
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 50 * 1024 * 1024)
-CHUNK_MAX_WORDS = env_int("CHUNK_MAX_WORDS", 120)
-CHUNK_OVERLAP_WORDS = env_int("CHUNK_OVERLAP_WORDS", 20)
+# Chunks are measured with the embedding model's tokenizer and never exceed its own limit either.
+CHUNK_MAX_TOKENS = env_int("CHUNK_MAX_TOKENS", 256)
+CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 24)
+# A worker renews its heartbeat while it processes; one silent for this long is taken for dead.
+INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", 300)
+INGESTION_BATCH_DOCUMENTS = env_int("INGESTION_BATCH_DOCUMENTS", 32)  # bulk loads embed this many at once
 
+# --- HTTPS, cookies and browser policy: strict whenever DEBUG is off (production; README "Deployment") ---
+# Production sits behind the TLS proxy (deploy/Caddyfile), which sets X-Forwarded-Proto. Trust that header
+# only where such a proxy is the sole way in.
+if env_bool("BEHIND_TLS_PROXY", not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+# One policy for every mode, so the embedded run and the browser tests exercise it too. The only inline
+# script allowed is the language selector's onchange handler, by its hash.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, "'unsafe-hashes'", "'sha256-osjxnKEPL/pQJbFk1dKsF7PYFmTyMWGmVSiL9inhxJY='"],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],  # the chat websocket, same origin
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        # ops.middleware adds the SSO identity provider's origin per request (login and logout redirect there).
+        "form-action": [SELF, *env_list("CSP_FORM_ACTION", [])],
+    }
+}
+# Key of the keyed pseudonyms in tone-tuning datasets (governance.pii); unset with DEBUG off: no snapshots.
+PSEUDONYM_KEY = env_secret("PSEUDONYM_KEY") or ("dev-only-pseudonym-key" if DEBUG else None)
+METRICS_TOKEN = env_secret("METRICS_TOKEN")  # set: /metrics wants "Authorization: Bearer <token>"
+
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+# Celery replaces the root logger's handlers unless told not to; JSON logs need ours in the worker too.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"

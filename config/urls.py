@@ -1,12 +1,11 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),  # login, logout, oidc/authenticate, oidc/callback
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("governance.urls")),
     path("", include("ingestion.urls")),
     path("", include("chatbot.urls")),
 ]

@@ -1,32 +1,67 @@
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ingestion.models import Document
 from ingestion.parse import SUPPORTED_EXTENSIONS
-from ingestion.services import document_delete, document_queue_ingestion, file_checksum
+from ingestion.services import (
+    UploadItem,
+    document_delete,
+    document_file_changed,
+    document_queue_ingestion,
+    documents_register_upload,
+    size_limit_reason,
+)
+
+
+class TagsField(forms.CharField):
+    """Tags typed as "a, b, c", stored as a list."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, list):
+            return value
+        text = super().to_python(value) or ""
+        return list(dict.fromkeys(tag.strip() for tag in text.split(",") if tag.strip()))
+
+
+def _check_upload(upload: Any, *, allow_zip: bool = False) -> None:
+    extension = Path(upload.name).suffix.lower()
+    if extension not in SUPPORTED_EXTENSIONS and not (allow_zip and extension == ".zip"):
+        raise forms.ValidationError(
+            _("%(name)s: unsupported file type %(ext)s.") % {"name": upload.name, "ext": extension or "?"}
+        )
+    reason = size_limit_reason(upload.size)
+    if reason:
+        raise forms.ValidationError(f"{upload.name}: {reason}")
 
 
 class DocumentForm(forms.ModelForm):
+    tags = TagsField(label=_("tags"), required=False, help_text=_("Comma-separated."))
+
     class Meta:
         model = Document
-        fields = ["title", "file", "all_staff", "groups"]
+        fields = ["title", "file", "all_staff", "groups", "tags", "effective_date"]
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
-        extension = Path(upload.name).suffix.lower()
-        if extension not in SUPPORTED_EXTENSIONS:
-            raise forms.ValidationError(_("Unsupported file type %(ext)s.") % {"ext": extension or "?"})
-        if upload.size > settings.UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than the configured limit."))
+        if "file" in self.changed_data:
+            _check_upload(upload)
         return upload
 
     def clean(self) -> dict[str, Any]:
@@ -38,25 +73,89 @@ class DocumentForm(forms.ModelForm):
         return data
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        files = data if isinstance(data, list | tuple) else [data]
+        return [single(item, initial) for item in files if item]
+
+
+class BulkUploadForm(forms.Form):
+    uploads = MultipleFileField(
+        label=_("files"),
+        widget=MultipleFileInput(attrs={"multiple": True}),
+        help_text=_("Many files at once, or ZIP archives of them."),
+    )
+    all_staff = forms.BooleanField(label=_("visible to all staff"), required=False, initial=True)
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.order_by("name"), required=False, label=_("groups that may see them")
+    )
+    tags = TagsField(label=_("tags"), required=False, help_text=_("Comma-separated."))
+    effective_date = forms.DateField(label=_("effective date"), required=False)
+
+    def clean_uploads(self) -> list[Any]:
+        files = self.cleaned_data["uploads"]
+        for upload in files:
+            _check_upload(upload, allow_zip=True)
+        return files
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("all_staff") and not data.get("groups"):
+            raise forms.ValidationError(
+                _("Choose the groups that may see the documents, or make them visible to all staff.")
+            )
+        return data
+
+
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
     form = DocumentForm
-    list_display = ("title", "status", "status_reason", "language", "chunk_count", "all_staff", "updated_at")
+    change_list_template = "admin/ingestion/document/change_list.html"
+    list_display = ("title", "progress_display", "status_reason", "version", "language", "chunk_count", "updated_at")
     list_filter = ("status", "all_staff", "groups", "language")
-    search_fields = ("title", "original_name")
-    readonly_fields = ("status", "status_reason", "language", "checksum", "chunk_count", "owner", "indexed_at")
+    search_fields = ("title", "original_name", "source")
+    readonly_fields = (
+        "status",
+        "stage",
+        "progress",
+        "status_reason",
+        "version",
+        "language",
+        "checksum",
+        "size_bytes",
+        "chunk_count",
+        "owner",
+        "source",
+        "embedding_model",
+        "indexed_at",
+    )
     filter_horizontal = ("groups",)
     actions = ["retry_ingestion"]
+
+    class Media:
+        js = ("ingestion/progress.js",)
+
+    @admin.display(description=_("status"), ordering="status")
+    def progress_display(self, obj: Document) -> str:
+        if obj.status == Document.Status.PROCESSING:
+            label = f"{obj.get_status_display()} · {obj.get_stage_display()} {obj.progress}% {obj.progress_detail}"
+        else:
+            label = str(obj.get_status_display())
+        return format_html(
+            '<span class="faro-progress" data-document="{}" data-status="{}">{}</span>', obj.pk, obj.status, label
+        )
 
     def save_model(self, request: HttpRequest, obj: Document, form: forms.ModelForm, change: bool) -> None:
         if not change:
             obj.owner = request.user  # type: ignore[assignment]
-        if "file" in form.changed_data:
-            obj.original_name = Path(obj.file.name or "").name
         super().save_model(request, obj, form, change)
         if "file" in form.changed_data:
-            obj.checksum = file_checksum(Path(obj.file.path))
-            obj.save(update_fields=["checksum", "original_name"])
+            document_file_changed(document=obj, new_version=change)
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
@@ -64,7 +163,7 @@ class DocumentAdmin(admin.ModelAdmin):
         if form.changed_data:
             document_queue_ingestion(document=form.instance)
 
-    @admin.action(description=_("Index again"))
+    @admin.action(description=_("Index again"), permissions=["change"])
     def retry_ingestion(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
             document_queue_ingestion(document=document)
@@ -76,3 +175,45 @@ class DocumentAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
             document_delete(document=document)
+
+    def get_urls(self) -> list[URLPattern]:
+        bulk = path(
+            "bulk-upload/",
+            self.admin_site.admin_view(self.bulk_upload_view),
+            name="ingestion_document_bulk_upload",
+        )
+        return [bulk, *super().get_urls()]
+
+    def bulk_upload_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = BulkUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            with tempfile.TemporaryDirectory(prefix="faro-bulk-") as scratch:
+                items = []
+                for number, upload in enumerate(form.cleaned_data["uploads"]):
+                    target = Path(scratch) / f"{number}-{Path(upload.name).name}"
+                    with target.open("wb") as out:
+                        for part in upload.chunks():
+                            out.write(part)
+                    items.append(UploadItem(target, Path(upload.name).name))
+                summary = documents_register_upload(
+                    items=items,
+                    owner=request.user,  # type: ignore[arg-type]
+                    all_staff=form.cleaned_data["all_staff"],
+                    groups=form.cleaned_data["groups"],
+                    tags=form.cleaned_data["tags"],
+                    effective_date=form.cleaned_data["effective_date"],
+                )
+            self.message_user(request, _("%(n)d documents queued.") % {"n": len(summary.documents)}, messages.SUCCESS)
+            for name, reason in summary.skipped:
+                self.message_user(request, f"{name}: {reason}", messages.WARNING)
+            return HttpResponseRedirect(reverse("admin:ingestion_document_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": _("Upload many documents"),
+            "media": self.media + form.media,
+        }
+        return TemplateResponse(request, "admin/ingestion/document/bulk_upload.html", context)

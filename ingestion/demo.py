@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -85,7 +86,14 @@ def demo_corpus_load(*, directory: Path = DEMO_DIR) -> DemoSummary:
             existing.delete()
         groups = [Group.objects.get_or_create(name=name)[0] for name in entry["groups"]]
         document = document_register(
-            path=path, title=entry["title"], owner=owner, all_staff=not groups, groups=groups, queue=False
+            path=path,
+            title=entry["title"],
+            owner=owner,
+            all_staff=not groups,
+            groups=groups,
+            tags=entry.get("tags", []),
+            effective_date=date.fromisoformat(entry["effective_date"]) if entry.get("effective_date") else None,
+            queue=False,
         )
         if document_ingest(document_id=document.pk).status == Document.Status.INDEXED:
             indexed += 1

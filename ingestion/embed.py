@@ -3,6 +3,7 @@ model from a local directory (``EMBEDDING_MODEL``) and never downloads."""
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Sequence
 from functools import cache
@@ -12,8 +13,23 @@ import numpy as np
 from django.conf import settings
 
 
-class Embedder(Protocol):
-    """Maps texts to L2-normalised float32 vectors of a fixed dimension (cosine = dot product)."""
+class TokenCounter(Protocol):
+    """Measures text the way the embedding model will see it (its own tokenizer)."""
+
+    max_tokens: int
+    """The most tokens of text one input may hold (special tokens excluded); the model truncates the rest."""
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes, special tokens excluded, without truncation."""
+        ...
+
+
+class Embedder(TokenCounter, Protocol):
+    """Maps texts to L2-normalised float32 vectors of a fixed dimension (cosine = dot product).
+
+    Inputs longer than ``max_tokens`` are truncated by the model, so the chunker keeps every chunk within
+    it, measured with ``count_tokens``.
+    """
 
     name: str
     dimension: int
@@ -35,7 +51,28 @@ class SentenceTransformerEmbedder:
         if dimension is None:
             raise ValueError(f"{model_path} does not declare its embedding dimension")
         self.dimension = int(dimension)
+        # Counting has its own copy of the tokenizer: a fast tokenizer used from two threads at once (the
+        # chunker here, ``encode`` in the embedding thread) fails with "Already borrowed".
+        self._tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._count_lock = threading.Lock()
+        special = int(self._tokenizer.num_special_tokens_to_add(pair=False))
+        # A model without a declared limit is held to BERT's 512 positions.
+        self.max_tokens = int(self._model.max_seq_length or 512) - special
         self._lock = threading.Lock()
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        with self._count_lock:
+            encoded = self._tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                verbose=False,
+            )
+        return [len(ids) for ids in encoded["input_ids"]]
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

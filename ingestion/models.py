@@ -13,9 +13,22 @@ class Document(models.Model):
         INDEXED = "indexed", _("indexed")
         FAILED = "failed", _("failed")
 
+    class Stage(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        PARSING = "parsing", _("parsing")
+        OCR = "ocr", _("OCR")
+        CHUNKING = "chunking", _("chunking")
+        EMBEDDING = "embedding", _("embedding")
+        INDEXING = "indexing", _("indexing")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
     title = models.CharField(_("title"), max_length=300)
-    file = models.FileField(_("file"), upload_to="originals/%Y/%m/")
+    file = models.FileField(_("file"), upload_to="originals/%Y/%m/", max_length=300)
     original_name = models.CharField(max_length=300, blank=True)
+    source = models.CharField(
+        _("source"), max_length=1000, blank=True, db_index=True, help_text=_("Where a bulk load read it from.")
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
     )
@@ -25,10 +38,23 @@ class Document(models.Model):
     groups = models.ManyToManyField(
         Group, blank=True, related_name="documents", verbose_name=_("groups that may see it")
     )
+    tags = models.JSONField(_("tags"), default=list, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    effective_date = models.DateField(_("effective date"), null=True, blank=True)
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     status_reason = models.TextField(_("reason"), blank=True)
+    # Live progress, written only through ingestion.progress.
+    stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    progress_detail = models.CharField(max_length=200, blank=True)
+    # The lease of the worker running the pipeline: a stale heartbeat means that worker died.
+    lease = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
     language = models.CharField(_("language"), max_length=8, blank=True)
     checksum = models.CharField(max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    embedding_model = models.CharField(max_length=300, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

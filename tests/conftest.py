@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import Group
 
 from accounts.models import User
@@ -18,6 +21,17 @@ TEST_FILES = Path(__file__).resolve().parent / "files"
 VACATION_PDF = DEMO_CORPUS / "politica-vacaciones.pdf"
 BENEFITS_MD = DEMO_CORPUS / "beneficios-sociales.md"  # HR only
 TELEWORK_DOCX = DEMO_CORPUS / "politica-teletrabajo.docx"
+
+
+def _fresh_thread_sensitive_executor() -> None:
+    # Browser tests fork their live server from this process. Once a test here has run thread-sensitive
+    # code from async code (database_sync_to_async), asgiref's one-thread executor has its thread; a child
+    # does not inherit the thread but the executor still counts it, so every database call of the child's
+    # websockets would wait forever. A fresh executor starts its thread on first use.
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+os.register_at_fork(after_in_child=_fresh_thread_sensitive_executor)
 
 
 def make_user(username: str, *groups: str, is_staff: bool = False) -> User:

@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ORDER = ["evaluation", "tuning", "chatbot", "ingestion", "governance", "accounts"]
+# ops (health probes, metrics) may read every app; no app imports it.
+ORDER = ["ops", "evaluation", "tuning", "chatbot", "ingestion", "governance", "accounts"]
 
 
 def imported_apps(path: Path) -> set[str]:

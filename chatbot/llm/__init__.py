@@ -10,8 +10,12 @@ from chatbot.llm.base import ChatMessage, GenerationError, GenerationRequest, LL
 __all__ = ["ChatMessage", "GenerationError", "GenerationRequest", "LLMClient", "Passage", "get_llm_client"]
 
 
-@cache
 def get_llm_client(backend: str | None = None) -> LLMClient:
     """The configured generator (``LLM_BACKEND``), built once per process; heavy imports happen inside."""
-    client_class = import_string(settings.LLM_BACKENDS[backend or settings.LLM_BACKEND])
+    return _client(backend or settings.LLM_BACKEND)
+
+
+@cache
+def _client(backend: str) -> LLMClient:
+    client_class = import_string(settings.LLM_BACKENDS[backend])
     return client_class.from_settings()  # type: ignore[no-any-return]

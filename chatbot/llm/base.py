@@ -27,6 +27,7 @@ class GenerationRequest:
     passages: tuple[Passage, ...]
     messages: tuple[ChatMessage, ...]  # the full prompt for generators that take one
     max_new_tokens: int = 200
+    adapter: str = ""  # a LoRA adapter id for servers that load several (TGI selects it by "model"); "" = base
 
 
 class GenerationError(Exception):
@@ -35,8 +36,14 @@ class GenerationError(Exception):
 
 class LLMClient(Protocol):
     """``stream`` yields the answer as it is produced, piece by piece; the concatenation is the answer.
-    It raises ``GenerationError`` (or lets the caller's timeout cancel it) when it cannot answer."""
+    It raises ``GenerationError`` (or lets the caller's timeout cancel it) when it cannot answer. Closing
+    or cancelling the stream stops the generation (the caller's stop button and timeout rely on it).
+
+    ``model_name`` is recorded with every answer; ``adapter_for(request)`` names the adapter that serves a
+    request ("" for the base model)."""
 
     model_name: str
+
+    def adapter_for(self, request: GenerationRequest) -> str: ...
 
     def stream(self, request: GenerationRequest) -> AsyncIterator[str]: ...

@@ -34,6 +34,9 @@ class ExtractiveClient:
     def from_settings(cls) -> ExtractiveClient:
         return cls()
 
+    def adapter_for(self, request: GenerationRequest) -> str:
+        return ""  # no adapters in process yet: the base model answers every request
+
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         for piece in re.split(r"(\s+)", extractive_answer(request)):
             if piece:

@@ -64,6 +64,9 @@ class LocalLLMClient:
 
         return cls(settings.GENERATOR_MODEL, cache_dir=settings.MODEL_CACHE_DIR, threads=settings.GENERATOR_THREADS)
 
+    def adapter_for(self, request: GenerationRequest) -> str:
+        return ""  # no adapters in process yet: the base model answers every request
+
     def load(self) -> None:
         with _load_lock:
             if self._model is not None:

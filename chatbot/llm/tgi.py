@@ -1,18 +1,50 @@
-"""Text Generation Inference (or any server with the OpenAI-compatible Messages API) over HTTP."""
+"""Text Generation Inference (or any server with the OpenAI-compatible Messages API: vLLM, llama.cpp's
+server) over HTTP, streamed as server-sent events from ``/v1/chat/completions``.
+
+- Plain httpx (the ``httpx2`` build huggingface_hub uses) rather than huggingface_hub's
+  ``AsyncInferenceClient``: that client refuses every request once ``HF_HUB_OFFLINE`` is set, and the web
+  process sets it (the embedder must never download), so it could not reach our own TGI server.
+- One HTTP client per request, closed when the stream ends or is abandoned, so a stopped answer closes
+  its connection and the server stops generating.
+- ``timeout`` bounds connecting and each read (the answer flow bounds the whole answer).
+- Connection failures before the first token are retried ``retries`` times with a short back-off; once a
+  token has arrived nothing is retried (the caller falls back to quoted passages).
+- The request's ``adapter`` goes in the ``model`` field, which is how TGI picks one of its LoRA adapters
+  (``LORA_ADAPTERS``); without one the configured ``TGI_MODEL`` is sent. ``TGI_TOKEN`` is sent as a bearer
+  token.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator
 
 from chatbot.llm.base import GenerationError, GenerationRequest
 
+logger = logging.getLogger(__name__)
+
+TEMPERATURE = 0.2
+
 
 class TGIClient:
-    def __init__(self, base_url: str, *, model: str = "tgi", token: str | None = None, timeout: float = 60.0) -> None:
-        from huggingface_hub import AsyncInferenceClient
-
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str = "tgi",
+        token: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 2,
+        backoff: float = 0.5,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
         self.model_name = model
-        self._client = AsyncInferenceClient(base_url=base_url, token=token, timeout=timeout)
+        self.token = token
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
 
     @classmethod
     def from_settings(cls) -> TGIClient:
@@ -25,19 +57,72 @@ class TGIClient:
             model=settings.TGI_MODEL,
             token=settings.TGI_TOKEN,
             timeout=settings.GENERATOR_TIMEOUT_SECONDS,
+            retries=settings.TGI_RETRIES,
+        )
+
+    def adapter_for(self, request: GenerationRequest) -> str:
+        return request.adapter
+
+    def completions_url(self) -> str:
+        return (
+            f"{self.base_url}/chat/completions"
+            if self.base_url.endswith("/v1")
+            else f"{self.base_url}/v1/chat/completions"
         )
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        try:
-            chunks = await self._client.chat_completion(
-                messages=[dict(message) for message in request.messages],
-                model=self.model_name,
-                max_tokens=request.max_new_tokens,
-                temperature=0.2,
-                stream=True,
-            )
-            async for chunk in chunks:
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
-        except Exception as error:  # network, HTTP and protocol errors all mean "no answer from TGI"
-            raise GenerationError(f"TGI request failed: {error}") from error
+        import httpx2
+
+        body = {
+            "model": request.adapter or self.model_name,
+            "messages": [dict(message) for message in request.messages],
+            "max_tokens": request.max_new_tokens,
+            "temperature": TEMPERATURE,
+            "stream": True,
+        }
+        headers = {"Accept": "text/event-stream"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        for attempt in range(self.retries + 1):
+            started = False
+            try:
+                async with (
+                    httpx2.AsyncClient(timeout=self.timeout) as client,
+                    client.stream("POST", self.completions_url(), json=body, headers=headers) as response,
+                ):
+                    if response.status_code >= 400:
+                        detail = (await response.aread()).decode(errors="replace")[:300]
+                        raise GenerationError(f"TGI answered {response.status_code}: {detail}")
+                    async for line in response.aiter_lines():
+                        piece = _delta(line)
+                        if piece:
+                            started = True
+                            yield piece
+                return
+            except httpx2.ConnectError as error:
+                if started or attempt == self.retries:
+                    raise GenerationError(f"TGI unreachable at {self.base_url}: {error}") from error
+                logger.info("TGI unreachable (attempt %d), retrying: %s", attempt + 1, error)
+                await asyncio.sleep(self.backoff * 2**attempt)
+            except GenerationError:
+                raise
+            except Exception as error:  # HTTP, timeout and protocol errors all mean "no answer from TGI"
+                raise GenerationError(f"TGI request failed: {error!r}") from error
+
+
+def _delta(line: str) -> str:
+    """The text of one server-sent event line of a streamed chat completion ("" for anything else)."""
+    if not line.startswith("data:"):
+        return ""
+    data = line[len("data:") :].strip()
+    if not data or data == "[DONE]":
+        return ""
+    try:
+        event = json.loads(data)
+    except ValueError as error:
+        raise GenerationError(f"TGI sent something that is not JSON: {data[:100]}") from error
+    if event.get("error"):
+        raise GenerationError(f"TGI reported an error: {str(event['error'])[:200]}")
+    choices = event.get("choices") or []
+    content = (choices[0].get("delta") or {}).get("content") if choices else None
+    return content if isinstance(content, str) else ""

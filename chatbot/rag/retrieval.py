@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.urls import reverse
 
 from chatbot.events import Source
+from chatbot.rag.evidence import PassageEvidence, evidence_score, passage_evidence
 from ingestion.chunk import SECTION_SEPARATOR
 from ingestion.embed import get_embedder
 from ingestion.search import SearchHit, get_search_backend
@@ -12,9 +15,43 @@ from ingestion.search import SearchHit, get_search_backend
 QUOTE_CHARS = 320
 
 
-def retrieve(query: str, *, principals: frozenset[str], k: int) -> list[SearchHit]:
-    vector = get_embedder().embed([query])[0]
-    return get_search_backend().search(query, vector, principals=principals, k=k)
+@dataclass(frozen=True)
+class Retrieval:
+    hits: list[SearchHit]
+    evidence: list[PassageEvidence]  # one per hit
+
+    @property
+    def score(self) -> float:
+        return evidence_score(self.evidence)
+
+    def provenance(self) -> list[dict[str, object]]:
+        """What is stored with the answer: each hit's chunk, its search score and its evidence."""
+        return [
+            {
+                "chunk_id": hit.chunk_id,
+                "document_id": hit.document_id,
+                "score": hit.score,
+                "semantic": item.semantic,
+                "lexical": item.lexical,
+            }
+            for hit, item in zip(self.hits, self.evidence, strict=True)
+        ]
+
+
+def retrieve(query: str, *, principals: frozenset[str], k: int) -> Retrieval:
+    """The top ``k`` passages the user may see for ``query``, with how strongly each bears on it."""
+    embedder = get_embedder()
+    vector = embedder.embed([query])[0]
+    hits = get_search_backend().search(query, vector, principals=principals, k=k)
+    return Retrieval(hits=hits, evidence=passage_evidence(query, vector, hits, embedder=embedder))
+
+
+def closest_documents(hits: list[SearchHit], *, limit: int = 3) -> list[SearchHit]:
+    """The best hit of each distinct document, best first: what a refusal lists."""
+    best: dict[int, SearchHit] = {}
+    for hit in hits:
+        best.setdefault(hit.document_id, hit)
+    return list(best.values())[:limit]
 
 
 def location_label(hit: SearchHit) -> str:

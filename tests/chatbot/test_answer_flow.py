@@ -1,4 +1,5 @@
-"""Orchestration of the answer flow: fallback and no-evidence paths (generator doubles only here)."""
+"""Orchestration of the answer flow with the real retrieval (generator doubles only here): fallback, refusal,
+citation check, provenance, follow-ups, stop."""
 
 from __future__ import annotations
 
@@ -12,61 +13,165 @@ from chatbot.llm import GenerationError, GenerationRequest, Passage
 from chatbot.llm.extractive import ExtractiveClient, extractive_answer
 from chatbot.models import Message
 from chatbot.rag.answer import answer_stream
+from chatbot.rag.prompts import PROMPT_VERSION
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+VACATION_QUESTION = "¿Cuántos días de vacaciones tengo al año?"
 
-class BrokenGenerator:
-    model_name = "broken"
 
-    def __init__(self, after: list[str] | None = None) -> None:
-        self.after = after or []
+class Generator:
+    """Says ``pieces`` one by one (optionally slowly), then fails if asked to; records its requests."""
+
+    model_name = "double"
+
+    def __init__(self, pieces: list[str] | None = None, *, fail: bool = False, delay: float = 0.0) -> None:
+        self.pieces = pieces if pieces is not None else ["Tienes ", "23 días ", "laborables ", "[1]."]
+        self.fail = fail
+        self.delay = delay
+        self.requests: list[GenerationRequest] = []
+
+    def adapter_for(self, request: GenerationRequest) -> str:
+        return request.adapter
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        for piece in self.after:
+        self.requests.append(request)
+        for piece in self.pieces:
+            if self.delay:
+                await asyncio.sleep(self.delay)
             yield piece
-        raise GenerationError("connection refused")
+        if self.fail:
+            raise GenerationError("connection refused")
 
 
-class StuckGenerator:
-    model_name = "stuck"
-
+class StuckGenerator(Generator):
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
         yield "Hola"
         await asyncio.sleep(3600)
 
 
-async def collect(**kwargs) -> list[Any]:
+async def collect(**kwargs: Any) -> list[Any]:
     return [event async for event in answer_stream(**kwargs)]
 
 
+def answer_text(events: list[Any]) -> str:
+    return "".join(e["text"] for e in events if e["type"] == "token")
+
+
 async def test_generator_failure_falls_back_to_quoted_passages(policies, charlie):
-    events = await collect(
-        user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones tengo?", llm=BrokenGenerator()
-    )
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator([], fail=True))
     done = events[-1]
-    assert done["fallback"] is True and done["model"] == "broken"
-    text = "".join(e["text"] for e in events if e["type"] == "token")
+    assert done["fallback"] is True and done["model"] == "double" and done["refused"] is False
+    text = answer_text(events)
     assert "23 días laborables" in text and "[1]" in text
-    assert (await Message.objects.aget(pk=done["message_id"])).fallback is True
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.fallback is True
 
 
 async def test_generator_timeout_keeps_what_was_said_and_falls_back(policies, charlie, settings):
     settings.GENERATOR_TIMEOUT_SECONDS = 0.5
-    events = await collect(user=charlie, conversation_id=None, question="vacaciones al año", llm=StuckGenerator())
-    text = "".join(e["text"] for e in events if e["type"] == "token")
-    assert text.startswith("Hola\n\n(El modelo no ha podido responder")
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=StuckGenerator())
+    assert answer_text(events).startswith("Hola\n\n(El modelo no ha podido responder")
     assert events[-1]["fallback"] is True
 
 
 async def test_no_visible_evidence_says_so_without_calling_the_generator(search_index, charlie):
-    events = await collect(
-        user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones?", llm=BrokenGenerator()
-    )
+    llm = Generator()
+    events = await collect(user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones?", llm=llm)
     assert [e["type"] for e in events] == ["conversation", "token", "sources", "done"]
     assert events[1]["text"].startswith("No he encontrado")
     assert events[2]["sources"] == []
-    assert events[3]["fallback"] is False and events[3]["model"] == "none"
+    assert events[3]["refused"] is True and events[3]["confidence"] == "low" and events[3]["model"] == "none"
+    assert llm.requests == []
+
+
+async def test_an_out_of_scope_question_is_refused_with_the_closest_documents(policies, charlie):
+    llm = Generator()
+    events = await collect(user=charlie, conversation_id=None, question="¿Quién ganó el mundial de 1986?", llm=llm)
+    done = events[-1]
+    assert done["refused"] is True and done["confidence"] == "low" and done["fallback"] is False
+    assert llm.requests == []  # the generator is not asked
+    text = answer_text(events)
+    assert text.startswith("No he encontrado esto en la documentación")
+    sources = events[-2]["sources"]
+    assert sources and [s["n"] for s in sources] == list(range(1, len(sources) + 1))
+    assert len({s["document_id"] for s in sources}) == len(sources)  # one line per document
+    assert f"- {sources[0]['title']} [1]" in text
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.refused is True and stored.model == "none" and stored.evidence is not None
+
+
+async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, charlie):
+    llm = Generator(
+        ["Tienes 23 días laborables de vacaciones al año [1][9]. ", "La empresa regala un coche eléctrico [2]."]
+    )
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=llm, adapter="tone-v1")
+    done = events[-1]
+    assert llm.requests[0].adapter == "tone-v1" and done["adapter"] == "tone-v1"
+    assert "[9]" not in done["text"] and "[9]" not in done["html"]
+    assert done["unsupported"] == 1
+    assert done["confidence"] in ("medium", "low")  # half of the answer is unsupported
+    assert 'class="cite"' in done["html"]
+
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.content == done["text"]
+    assert stored.unsupported == ["La empresa regala un coche eléctrico [2]."]
+    assert stored.rewritten_query == VACATION_QUESTION
+    assert stored.prompt_version == PROMPT_VERSION
+    assert (stored.model, stored.adapter, stored.confidence) == ("double", "tone-v1", done["confidence"])
+    assert stored.retrieval and {"chunk_id", "document_id", "score", "semantic", "lexical"} <= set(stored.retrieval[0])
+    assert stored.evidence == pytest.approx(
+        max(0.5 * r["semantic"] + 0.5 * r["lexical"] for r in stored.retrieval), abs=1e-3
+    )
+    retrieval_ms, first_token_ms, total_ms = (
+        stored.latency_retrieval_ms,
+        stored.latency_first_token_ms,
+        stored.latency_total_ms,
+    )
+    assert retrieval_ms is not None and first_token_ms is not None and total_ms is not None
+    assert 0 <= retrieval_ms <= first_token_ms <= total_ms
+
+
+async def test_a_supported_answer_gets_a_confidence_from_evidence_and_support(policies, charlie, settings):
+    settings.ANSWER_HIGH_EVIDENCE = 0.0
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator())
+    assert events[-1]["confidence"] == "high" and events[-1]["unsupported"] == 0
+    settings.ANSWER_HIGH_EVIDENCE = 2.0  # out of reach: at most medium
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator())
+    assert events[-1]["confidence"] == "medium"
+
+
+async def test_a_follow_up_is_searched_with_the_previous_question(policies, charlie, settings):
+    settings.QUERY_REWRITE = "heuristic"
+    first = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator())
+    conversation = first[0]["id"]
+    llm = Generator()
+    events = await collect(
+        user=charlie, conversation_id=conversation, question="¿y si trabajo a media jornada?", llm=llm
+    )
+    stored = await Message.objects.aget(pk=events[-1]["message_id"])
+    assert stored.rewritten_query == f"{VACATION_QUESTION} ¿y si trabajo a media jornada?"
+    assert any("Jornada parcial" in s["location"] for s in events[-2]["sources"])
+    # The generator sees the conversation, and the question as asked.
+    assert [m["role"] for m in llm.requests[0].messages][:3] == ["system", "user", "assistant"]
+    assert llm.requests[0].question == "¿y si trabajo a media jornada?"
+
+
+async def test_stop_ends_the_answer_with_what_was_said(policies, charlie):
+    stop = asyncio.Event()
+    llm = Generator(["uno ", "dos ", "tres ", "cuatro "], delay=0.3)
+    events: list[Any] = []
+    async for event in answer_stream(
+        user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=llm, stop=stop
+    ):
+        events.append(event)
+        if event["type"] == "token":
+            stop.set()
+    done = events[-1]
+    assert done["stopped"] is True and done["fallback"] is False
+    assert answer_text(events) == "uno "
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.stopped is True and stored.content == "uno "
 
 
 def test_extractive_answer_quotes_the_best_sentence_of_each_passage():

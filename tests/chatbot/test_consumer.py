@@ -3,12 +3,14 @@ and the real local model."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from chatbot.models import Message
@@ -69,9 +71,12 @@ async def test_answer_streams_tokens_then_cited_sources_then_done(policies, char
 
     done = events[-1]
     assert done["model"] == "SmolLM2-135M-Instruct.Q4_1"
+    assert done["refused"] is False and done["stopped"] is False
+    assert done["confidence"] in ("high", "medium", "low")
     stored = await Message.objects.aget(pk=done["message_id"])
-    assert stored.content == "".join(tokens)
+    assert stored.content == done["text"]  # the streamed text after the citation check
     assert stored.model == done["model"] and stored.fallback is done["fallback"]
+    assert stored.confidence == done["confidence"] and stored.latency_total_ms is not None
     assert stored.sources == sources
     assert [item["chunk_id"] for item in stored.retrieval] == [
         s["url"].split("chunk=")[1].split("#")[0] for s in sources
@@ -121,7 +126,7 @@ async def test_someone_elses_conversation_looks_missing(policies, charlie, alice
     await communicator.connect()
     events = await ask(communicator, VACATION_QUESTION, conversation=conversation)
     await communicator.disconnect()
-    assert events == [{"type": "error", "message": "Conversation not found."}]
+    assert events == [{"type": "error", "code": "not_found", "message": "Conversation not found."}]
 
 
 async def test_invalid_messages_get_a_clear_error(charlie):
@@ -130,5 +135,129 @@ async def test_invalid_messages_get_a_clear_error(charlie):
     await communicator.send_json_to({"type": "ask", "conversation": None, "question": "   "})
     assert (await communicator.receive_json_from())["type"] == "error"
     await communicator.send_json_to({"type": "dance"})
-    assert (await communicator.receive_json_from()) == {"type": "error", "message": "Unknown message type."}
+    assert (await communicator.receive_json_from()) == {
+        "type": "error",
+        "code": "unknown_type",
+        "message": "Unknown message type.",
+    }
+    await communicator.send_to(text_data="{not json")
+    assert (await communicator.receive_json_from())["code"] == "invalid"
+    await communicator.send_json_to({"type": "ask", "conversation": "12", "question": "hola"})
+    assert (await communicator.receive_json_from())["code"] == "invalid"
+    await communicator.disconnect()
+
+
+async def test_oversized_messages_are_refused_before_decoding(charlie, settings):
+    settings.CHAT_MAX_MESSAGE_BYTES = 1024
+    communicator = await connect(charlie)
+    await communicator.connect()
+    await communicator.send_to(text_data='{"type": "ask", "conversation": null, "question": "' + "a" * 2000 + '"}')
+    event = await communicator.receive_json_from()
+    assert event["code"] == "too_large" and "1024" in event["message"]
+    await communicator.disconnect()
+
+
+async def test_a_socket_whose_session_ended_is_closed_on_its_next_message(charlie):
+    communicator = await connect(charlie)
+    await communicator.connect()
+    await Session.objects.all().adelete()  # signed out elsewhere (or the session expired)
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": "hola"})
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": 4401}
+
+
+async def test_a_deactivated_user_is_closed_on_the_next_message(charlie):
+    communicator = await connect(charlie)
+    await communicator.connect()
+    charlie.is_active = False
+    await charlie.asave(update_fields=["is_active"])
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": "hola"})
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": 4401}
+
+
+async def test_questions_are_rate_limited_per_user_with_a_clear_error(policies, charlie, settings):
+    settings.CHAT_QUESTIONS_PER_MINUTE = 1
+    settings.LLM_BACKEND = "extractive"
+    first, second = await connect(charlie), await connect(charlie)
+    await first.connect()
+    await second.connect()
+    events = await ask(first, VACATION_QUESTION)
+    assert events[-1]["type"] == "done"
+    [limited] = await ask(second, VACATION_QUESTION)  # another socket of the same person
+    assert limited["code"] == "rate_limited" and 1 <= limited["retry_after"] <= 60
+    assert f"{limited['retry_after']} s" in limited["message"]
+    await first.disconnect()
+    await second.disconnect()
+
+
+@pytest.fixture
+def slow_generator(settings):
+    settings.LLM_BACKENDS = {**settings.LLM_BACKENDS, "slow": "tests.chatbot.doubles.SlowClient"}
+    settings.LLM_BACKEND = "slow"
+
+
+async def test_stop_ends_the_answer_server_side_and_keeps_what_was_said(policies, charlie, slow_generator):
+    communicator = await connect(charlie)
+    await communicator.connect()
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": VACATION_QUESTION})
+    events = []
+    while True:
+        event = await communicator.receive_json_from(timeout=120)
+        events.append(event)
+        if event["type"] == "token":
+            await communicator.send_json_to({"type": "stop"})  # the socket still listens while it streams
+            break
+    while events[-1]["type"] != "done":
+        events.append(await communicator.receive_json_from(timeout=30))
+    done = events[-1]
+    tokens = [e["text"] for e in events if e["type"] == "token"]
+    assert done["stopped"] is True and done["fallback"] is False and len(tokens) < 5
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.stopped is True and stored.content == "".join(tokens)
+    # The socket is free for the next question at once.
+    assert (await ask(communicator, "¿Y en 2027?", conversation=events[0]["id"]))[-1]["type"] == "done"
+    await communicator.disconnect()
+
+
+async def test_one_answer_at_a_time_per_socket_and_per_conversation(policies, alice, slow_generator):
+    first = await connect(alice)
+    await first.connect()
+    await first.send_json_to({"type": "ask", "conversation": None, "question": VACATION_QUESTION})
+    conversation = (await first.receive_json_from(timeout=120))["id"]
+    await first.send_json_to({"type": "ask", "conversation": None, "question": "otra"})
+    assert (await first.receive_json_from(timeout=30))["code"] == "busy"
+
+    second = await connect(alice)  # another tab, same conversation
+    await second.connect()
+    await second.send_json_to({"type": "ask", "conversation": conversation, "question": "¿y eso?"})
+    assert (await second.receive_json_from(timeout=30))["code"] == "busy"
+
+    await first.send_json_to({"type": "stop"})
+    while (await first.receive_json_from(timeout=30))["type"] != "done":
+        pass
+    assert (await ask(second, "¿y eso?", conversation=conversation))[-1]["type"] == "done"
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_closing_the_socket_cancels_the_answer(policies, charlie, slow_generator):
+    communicator = await connect(charlie)
+    await communicator.connect()
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": VACATION_QUESTION})
+    while (await communicator.receive_json_from(timeout=120))["type"] != "token":
+        pass
+    await communicator.disconnect()
+    await asyncio.sleep(0.5)
+    assert not await Message.objects.filter(role="assistant").aexists()  # cancelled, never finished
+
+
+async def test_errors_reach_the_client_without_internals(policies, charlie, monkeypatch):
+    async def broken(**kwargs):
+        raise RuntimeError("secret internals at /srv/faro/settings.py")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr("chatbot.consumers.answer_stream", broken)
+    communicator = await connect(charlie)
+    await communicator.connect()
+    [event] = await ask(communicator, VACATION_QUESTION)
+    assert event == {"type": "error", "code": "internal", "message": "Something went wrong; please try again."}
     await communicator.disconnect()

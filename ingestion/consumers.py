@@ -1,0 +1,89 @@
+"""``/ws/ingestion/progress/``: live document progress for staff who may view documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from ingestion.models import Document
+from ingestion.progress import PROGRESS_GROUP, ProgressEvent, progress_snapshot
+
+VIEW_PERMISSION = "ingestion.view_document"
+MAX_WATCHED = 500
+
+
+def _allowed(user: Any) -> bool:
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and user.is_active
+        and user.is_staff
+        and user.has_perm(VIEW_PERMISSION)
+    )
+
+
+def _language(scope: dict[str, Any]) -> str:
+    """The interface language for this socket, from the browser's Accept-Language (as LocaleMiddleware)."""
+    headers = dict(scope.get("headers") or [])
+    accepted = headers.get(b"accept-language", b"").decode("latin-1")
+    for code, _ in parse_accept_lang_header(accepted):
+        try:
+            return translation.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def _labelled(event: ProgressEvent, language: str) -> ProgressEvent:
+    """The event with its status and stage named in the watcher's language (the worker has none)."""
+    with translation.override(language):
+        return ProgressEvent(
+            **{
+                **event,
+                "type": "progress",
+                "status_label": str(Document.Status(event["status"]).label),
+                "stage_label": str(Document.Stage(event["stage"]).label),
+            }
+        )
+
+
+class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
+    """Pushes ``progress`` events (``ingestion.progress.ProgressEvent``) for every document.
+
+    Client -> server: ``{"type": "refresh", "documents": [ids]}`` answers with the saved state of those
+    documents (a page that opens, reconnects, or runs beside a worker without a shared channel layer)."""
+
+    async def connect(self) -> None:
+        if not await database_sync_to_async(_allowed)(self.scope.get("user")):
+            await self.close(code=4403)
+            return
+        self.language = _language(self.scope)
+        await self.channel_layer.group_add(PROGRESS_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(PROGRESS_GROUP, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not await database_sync_to_async(_allowed)(self.scope.get("user")):
+            await self.close(code=4403)
+            return
+        if not isinstance(content, dict) or content.get("type") != "refresh":
+            await self.send_json({"type": "error", "message": "Unknown message type."})
+            return
+        ids = [value for value in content.get("documents", []) if isinstance(value, int)][:MAX_WATCHED]
+        for event in await database_sync_to_async(progress_snapshot)(ids):
+            await self.send_json(_labelled(event, self.language))
+
+    async def document_progress(self, message: dict[str, Any]) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_active:
+            await self.close(code=4403)
+            return
+        event = ProgressEvent(**{**message, "type": "progress"})  # type: ignore[typeddict-item]
+        await self.send_json(_labelled(event, self.language))

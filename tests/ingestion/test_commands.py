@@ -1,0 +1,71 @@
+"""``manage.py ingest`` and ``manage.py reindex`` on real files."""
+
+from __future__ import annotations
+
+import shutil
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from accounts.principals import PUBLIC
+from ingestion.embed import get_embedder
+from ingestion.models import Document
+from ingestion.search import get_search_backend
+from tests.conftest import TEST_FILES
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args: str) -> str:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_ingest_indexes_folders_skips_unchanged_files_and_reports_failures(search_index, tmp_path):
+    (tmp_path / "sub").mkdir()
+    shutil.copy(TEST_FILES / "notes.txt", tmp_path / "notes.txt")
+    shutil.copy(TEST_FILES / "guide.md", tmp_path / "sub" / "guide.md")
+    shutil.copy(TEST_FILES / "encrypted.pdf", tmp_path / "sub" / "encrypted.pdf")
+
+    shallow = run("ingest", str(tmp_path), "--groups", "hr,finance")
+    assert shallow.splitlines()[0] == "indexed 1, skipped unchanged 0, failed 0"  # not recursive: notes.txt only
+
+    output = run("ingest", str(tmp_path), "--recursive", "--groups", "hr,finance", "--tags", "compras")
+    assert output.splitlines()[0] == "indexed 1, skipped unchanged 1, failed 1"
+    assert "encrypted.pdf: The PDF is password-protected" in output
+    guide = Document.objects.get(original_name="guide.md")
+    assert guide.title == "Guía de compras" and guide.tags == ["compras"] and not guide.all_staff
+    assert set(guide.groups.values_list("name", flat=True)) == {"hr", "finance"}
+
+    (tmp_path / "notes.txt").write_text("Notas nuevas\n\n1. Horario\nAbre a las 7:00.\n", encoding="utf-8")
+    again = run("ingest", str(tmp_path / "notes.txt"))
+    assert again.splitlines()[0] == "indexed 1, skipped unchanged 0, failed 0"
+    notes = Document.objects.get(source=str((tmp_path / "notes.txt").resolve()))
+    assert notes.version == 2 and any("7:00" in chunk.text for chunk in notes.chunks.all())
+    assert Document.objects.count() == 3
+
+
+def test_ingest_refuses_missing_paths(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="not found"):
+        run("ingest", str(tmp_path / "nope.pdf"))
+
+
+def test_reindex_rebuilds_from_the_stored_originals(search_index, tmp_path):
+    shutil.copy(TEST_FILES / "notes.txt", tmp_path / "notes.txt")
+    run("ingest", str(tmp_path))
+    document = Document.objects.get()
+    Document.objects.update(embedding_model="an-older-model")
+    backend = get_search_backend()
+    assert run("reindex").splitlines()[0] == "reindexed 1 of 1, failed 0"
+    assert run("reindex").splitlines()[0] == "reindexed 0 of 0, failed 0"  # nothing stale now
+
+    backend.clear()  # e.g. a new, empty index
+    assert run("reindex", "--all").splitlines()[0] == "reindexed 1 of 1, failed 0"
+    query = "horario de la oficina"
+    hits = backend.search(query, get_embedder().embed([query])[0], principals=frozenset({PUBLIC}), k=5)
+    assert {hit.document_id for hit in hits} == {document.pk}
+    assert Document.objects.get().status == Document.Status.INDEXED
