@@ -19,6 +19,7 @@ from ingestion.models import Document
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.services import (
     UploadItem,
+    document_access_changed,
     document_delete,
     document_file_changed,
     document_queue_ingestion,
@@ -159,8 +160,12 @@ class DocumentAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
-        # Groups are saved only now, so the pipeline (which stamps them on chunks) is queued here.
-        if form.changed_data:
+        # Groups are saved only now, so the pipeline (which stamps them on chunks) is queued here. A change
+        # of visibility alone re-stamps the indexed chunks at once, without re-embedding.
+        access_only = change and set(form.changed_data) <= {"all_staff", "groups"}
+        if access_only and form.instance.status == Document.Status.INDEXED:
+            document_access_changed(document=form.instance, actor=request.user)  # type: ignore[arg-type]
+        elif form.changed_data:
             document_queue_ingestion(document=form.instance)
 
     @admin.action(description=_("Index again"), permissions=["change"])
@@ -170,11 +175,11 @@ class DocumentAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)d documents queued.") % {"n": queryset.count()}, messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
-        document_delete(document=obj)
+        document_delete(document=obj, actor=request.user)  # type: ignore[arg-type]
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
-            document_delete(document=document)
+            document_delete(document=document, actor=request.user)  # type: ignore[arg-type]
 
     def get_urls(self) -> list[URLPattern]:
         bulk = path(

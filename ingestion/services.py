@@ -38,6 +38,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.principals import principals_for_document
+from governance.audit import audit_record
 from ingestion.chunk import ChunkData, chunk_document, embedding_text
 from ingestion.embed import get_embedder
 from ingestion.language import detect_language
@@ -140,6 +141,17 @@ def document_register(
     _store_original(document, path, name)
     document.save()
     document.groups.set(list(groups))
+    audit_record(
+        event_type="document.upload",
+        actor=owner,
+        object_type="document",
+        object_id=document.pk,
+        data={
+            "title": document.title,
+            "checksum": document.checksum,
+            "principals": sorted(document_principals(document)),
+        },
+    )
     if queue:
         document_queue_ingestion(document=document)
     return document
@@ -158,6 +170,12 @@ def document_new_version(
     document.version = F("version") + 1
     document.save(update_fields=["file", "original_name", "checksum", "size_bytes", "version", "updated_at"])
     document.refresh_from_db(fields=["version"])
+    audit_record(
+        event_type="document.new_version",
+        object_type="document",
+        object_id=document.pk,
+        data={"version": document.version, "checksum": document.checksum},
+    )
     if queue:
         document_queue_ingestion(document=document)
     return True
@@ -640,14 +658,36 @@ def documents_recover_interrupted() -> list[int]:
 
 
 @transaction.atomic
-def document_delete(*, document: Document) -> None:
+def document_delete(*, document: Document, actor: User | None = None) -> None:
     """Remove the document from search at once, then from the database (the stored original stays).
 
     The row is written first: a run about to index this document either finishes before (and its chunks
     are deleted here) or finds its lease gone and writes nothing."""
     Document.objects.filter(pk=document.pk).update(lease="")
     get_search_backend().delete(document.pk)
+    audit_record(
+        event_type="document.delete",
+        actor=actor,
+        object_type="document",
+        object_id=document.pk,
+        data={"title": document.title},
+    )
     document.delete()
+
+
+@transaction.atomic
+def document_access_changed(*, document: Document, actor: User | None = None) -> None:
+    """The document's visibility (all staff / groups) was saved: re-stamp its chunks in the index at once,
+    without re-embedding, and record who changed it."""
+    principals = document_principals(document)
+    get_search_backend().set_principals(document.pk, principals)
+    audit_record(
+        event_type="document.access_change",
+        actor=actor,
+        object_type="document",
+        object_id=document.pk,
+        data={"principals": sorted(principals)},
+    )
 
 
 # -- bulk loads from paths (``manage.py ingest``) and rebuilds (``manage.py reindex``) ----------------

@@ -58,6 +58,11 @@ class SearchBackend(Protocol):
 
     def delete(self, document_id: int) -> None: ...
 
+    def set_principals(self, document_id: int, principals: frozenset[str]) -> None:
+        """Replace the principals of every chunk of the document in one write (text and vectors untouched);
+        the next search sees the new access. A document with no chunks is left as it is."""
+        ...
+
     def search(
         self,
         query: str,

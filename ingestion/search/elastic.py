@@ -242,6 +242,18 @@ class ElasticsearchBackend:
             index=self.alias, query={"term": {"document_id": document_id}}, refresh=True, conflicts="proceed"
         )
 
+    def set_principals(self, document_id: int, principals: frozenset[str]) -> None:
+        self.client.update_by_query(
+            index=self.alias,
+            query={"term": {"document_id": document_id}},
+            script={
+                "source": "ctx._source.principals = params.principals",
+                "params": {"principals": sorted(principals)},
+            },
+            refresh=True,
+            conflicts="proceed",
+        )
+
     def clear(self) -> None:
         self.client.delete_by_query(index=self.alias, query={"match_all": {}}, refresh=True, conflicts="proceed")
 

@@ -296,6 +296,17 @@ class EmbeddedSearchBackend:
         with self._write() as connection:
             self._delete_rows(connection, document_id)
 
+    def set_principals(self, document_id: int, principals: frozenset[str]) -> None:
+        with self._write() as connection:
+            rowids = [
+                row[0] for row in connection.execute("SELECT rowid FROM chunks WHERE document_id = ?", (document_id,))
+            ]
+            connection.executemany("DELETE FROM chunk_principals WHERE chunk_rowid = ?", [(rowid,) for rowid in rowids])
+            connection.executemany(
+                "INSERT INTO chunk_principals (chunk_rowid, principal) VALUES (?, ?)",
+                [(rowid, principal) for rowid in rowids for principal in sorted(principals)],
+            )
+
     def clear(self) -> None:
         with self._write() as connection:
             connection.execute("DELETE FROM chunk_principals")

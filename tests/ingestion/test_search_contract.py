@@ -74,6 +74,22 @@ def test_delete_removes_the_document_at_once(backend):
     assert {hit.document_id for hit in search(backend, "política")} == {2}
 
 
+def test_set_principals_changes_access_at_once_without_reindexing(backend):
+    backend.upsert(1, make_chunks(1, ["bandas salariales confidenciales", "seguro médico de la plantilla"], HR))
+    backend.upsert(2, make_chunks(2, ["política de vacaciones"], PUBLIC))
+    assert {hit.document_id for hit in search(backend, "bandas salariales seguro médico", PUBLIC)} <= {2}
+    backend.set_principals(1, PUBLIC)
+    opened = search(backend, "bandas salariales seguro médico", PUBLIC)
+    assert {hit.text for hit in opened if hit.document_id == 1} == {
+        "bandas salariales confidenciales",
+        "seguro médico de la plantilla",
+    }
+    backend.set_principals(1, HR)
+    assert 1 not in {hit.document_id for hit in search(backend, "bandas salariales seguro médico", PUBLIC)}
+    assert 1 in {hit.document_id for hit in search(backend, "bandas salariales seguro médico", HR)}
+    backend.set_principals(99, PUBLIC)  # no chunks: nothing happens
+
+
 def test_search_never_returns_chunks_outside_the_principals(backend):
     backend.upsert(1, make_chunks(1, ["salarios y bandas retributivas confidenciales"], HR))
     backend.upsert(2, make_chunks(2, ["política de vacaciones para toda la plantilla"], PUBLIC))
