@@ -9,6 +9,7 @@ import importlib.util
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -279,6 +280,23 @@ CONTENT_SECURITY_POLICY = {
 }
 # Key of the keyed pseudonyms in tone-tuning datasets (governance.pii); unset with DEBUG off: no snapshots.
 PSEUDONYM_KEY = env_secret("PSEUDONYM_KEY") or ("dev-only-pseudonym-key" if DEBUG else None)
+# Store chat questions, answers and feedback comments pseudonymised (governance.privacy); audit events
+# always hold pseudonymised text (or only its hash when there is no key).
+PSEUDONYMISE_CHAT_LOGS = env_bool("PSEUDONYMISE_CHAT_LOGS", False)
+if PSEUDONYMISE_CHAT_LOGS and not PSEUDONYM_KEY:
+    raise ImproperlyConfigured("PSEUDONYMISE_CHAT_LOGS needs PSEUDONYM_KEY (or PSEUDONYM_KEY_FILE)")
+# Conversations untouched for longer than this are deleted by `apply_retention` (nightly); 0 keeps them.
+CHAT_RETENTION_DAYS = env_int("CHAT_RETENTION_DAYS", 365)
+if CHAT_RETENTION_DAYS < 0:
+    raise ImproperlyConfigured("CHAT_RETENTION_DAYS must be 0 (keep forever) or a number of days")
+# Gold sets that `evaluate_answers` runs every night (evaluation/).
+EVALUATION_NIGHTLY_SETS = env_list("EVALUATION_NIGHTLY_SETS", ["demo"])
+# `celery -A config beat` runs these (times in TIME_ZONE).
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE = {
+    "apply-retention": {"task": "chatbot.tasks.apply_retention", "schedule": crontab(hour=2, minute=30)},
+    "evaluate-answers-nightly": {"task": "evaluation.tasks.evaluate_nightly", "schedule": crontab(hour=3, minute=0)},
+}
 METRICS_TOKEN = env_secret("METRICS_TOKEN")  # set: /metrics wants "Authorization: Bearer <token>"
 
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain" if DEBUG else "json", ("plain", "json"))

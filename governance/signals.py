@@ -1,14 +1,16 @@
-"""Audit events for identity changes that happen inside ``accounts`` and Django's auth (which may not
-import governance): sign-in, sign-out and group or role membership changes."""
+"""Audit events for changes that happen inside ``accounts``, Django's auth and Django's admin (which may
+not import governance): sign-in, sign-out, group or role membership changes, groups created or deleted,
+and every change saved through the admin site (its own change log, written in the admin's transaction)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from governance.audit import audit_record
 
@@ -45,8 +47,44 @@ def on_groups_changed(sender: Any, instance: Any, action: str, pk_set: set[int] 
     )
 
 
+def on_group_saved(sender: Any, instance: Group, created: bool, **_: Any) -> None:
+    if created:
+        audit_record(
+            event_type="auth.group_created", object_type="group", object_id=instance.pk, data={"name": instance.name}
+        )
+
+
+def on_group_deleted(sender: Any, instance: Group, **_: Any) -> None:
+    audit_record(
+        event_type="auth.group_deleted", object_type="group", object_id=instance.pk, data={"name": instance.name}
+    )
+
+
+_ADMIN_ACTIONS = {ADDITION: "add", CHANGE: "change", DELETION: "delete"}
+
+
+def on_admin_change(sender: Any, instance: LogEntry, created: bool, **_: Any) -> None:
+    if not created:
+        return
+    content_type = instance.content_type
+    audit_record(
+        event_type="admin.change",
+        actor=instance.user,
+        object_type=f"{content_type.app_label}.{content_type.model}" if content_type else "",
+        object_id=instance.object_id or "",
+        data={
+            "action": _ADMIN_ACTIONS.get(instance.action_flag, str(instance.action_flag)),
+            "object": instance.object_repr,
+            "changes": instance.get_change_message(),
+        },
+    )
+
+
 def connect() -> None:
     user_logged_in.connect(on_login, dispatch_uid="governance.on_login")
     user_logged_out.connect(on_logout, dispatch_uid="governance.on_logout")
     user_login_failed.connect(on_login_failed, dispatch_uid="governance.on_login_failed")
     m2m_changed.connect(on_groups_changed, sender=get_user_model().groups.through, dispatch_uid="governance.groups")
+    post_save.connect(on_group_saved, sender=Group, dispatch_uid="governance.group_saved")
+    post_delete.connect(on_group_deleted, sender=Group, dispatch_uid="governance.group_deleted")
+    post_save.connect(on_admin_change, sender=LogEntry, dispatch_uid="governance.admin_change")

@@ -187,7 +187,9 @@ async def answer_stream(
     html = answer_html(check.text, sources)
     yield SourcesEvent(type="sources", sources=sources)
     message = await database_sync_to_async(answer_record)(
+        user=user,
         conversation=conversation,
+        question=question,
         content=check.text,
         sources=list(sources),
         provenance=AnswerProvenance(

@@ -1,0 +1,63 @@
+"""Personal data in stored chat text: the keyed pseudonyms of ``governance.pii`` applied with the
+deployment's key (``PSEUDONYM_KEY``) and the names of the people in the user directory.
+
+Two uses: chat logs when ``PSEUDONYMISE_CHAT_LOGS`` is on, and the text kept in audit events (always
+pseudonymised, or left out when there is no key), so that the trail outlives the conversations that
+retention deletes without keeping raw personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.conf import settings
+
+from accounts.models import User
+from governance.pii import pseudonymise
+
+
+def pseudonym_key() -> bytes | None:
+    key = settings.PSEUDONYM_KEY
+    return str(key).encode() if key else None
+
+
+def directory_names() -> list[str]:
+    """Names of the people in the user directory: full names, first names and last names."""
+    names: set[str] = set()
+    for first, last in User.objects.values_list("first_name", "last_name"):
+        names.update(part for part in (first.strip(), last.strip(), f"{first} {last}".strip()) if part)
+    return sorted(names)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pseudonymised_texts(*texts: str) -> list[str] | None:
+    """The texts with personal identifiers replaced by keyed pseudonyms; ``None`` without a key."""
+    key = pseudonym_key()
+    if key is None:
+        return None
+    names = directory_names()
+    return [pseudonymise(text, key=key, known_names=names).text for text in texts]
+
+
+def chat_log_texts(*texts: str) -> list[str]:
+    """What a chat log stores: the texts as given, or pseudonymised when ``PSEUDONYMISE_CHAT_LOGS`` is on
+    (settings refuse that setting without a key)."""
+    if not settings.PSEUDONYMISE_CHAT_LOGS:
+        return list(texts)
+    clean = pseudonymised_texts(*texts)
+    if clean is None:
+        raise RuntimeError("PSEUDONYMISE_CHAT_LOGS needs PSEUDONYM_KEY")
+    return clean
+
+
+def audit_texts(**texts: str) -> dict[str, str]:
+    """Audit-event fields for free text: ``<name>_sha256`` always, and ``<name>`` pseudonymised when a key
+    is configured (raw text never enters the trail)."""
+    fields = {f"{name}_sha256": text_hash(text) for name, text in texts.items()}
+    clean = pseudonymised_texts(*texts.values())
+    if clean is not None:
+        fields |= dict(zip(texts, clean, strict=True))
+    return fields
