@@ -6,6 +6,7 @@ urlpatterns = [
     path("", include("accounts.urls")),  # login, logout, oidc/authenticate, oidc/callback
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("governance.urls")),
+    path("", include("evaluation.urls")),
     path("", include("ingestion.urls")),
     path("", include("chatbot.urls")),
 ]

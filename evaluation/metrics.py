@@ -1,4 +1,5 @@
-"""Ranking metrics over one query, as trec_eval and BEIR compute them.
+"""Ranking metrics over one query, as trec_eval and BEIR compute them, and the per-answer measures that
+``evaluate_answers`` averages.
 
 ``ranked`` is a list of document ids, best first; ``judgements`` maps a document id to its relevance grade
 (``> 0`` is relevant; absent or 0 is not). Gains are linear in the grade and discounted by log2(rank + 1).
@@ -7,7 +8,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from itertools import combinations
 
 
 def ndcg_at(ranked: Sequence[str], judgements: Mapping[str, int], k: int) -> float:
@@ -41,3 +43,39 @@ def percentile(values: Sequence[float], share: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+# -- answers -------------------------------------------------------------------------------------------
+def hit_at(ranked: Sequence[str], relevant: Collection[str], k: int) -> float:
+    """1.0 when any relevant document is among the first ``k``, else 0.0."""
+    return 1.0 if set(ranked[:k]) & set(relevant) else 0.0
+
+
+def jaccard(first: Collection[str], second: Collection[str]) -> float:
+    """Overlap of two sets; two empty sets agree completely."""
+    a, b = set(first), set(second)
+    return 1.0 if not a | b else len(a & b) / len(a | b)
+
+
+def mean_pairwise_agreement(versions: Sequence[Collection[str]]) -> float:
+    """Mean Jaccard agreement over every pair of versions (1.0 for fewer than two)."""
+    pairs = list(combinations(versions, 2))
+    return 1.0 if not pairs else sum(jaccard(a, b) for a, b in pairs) / len(pairs)
+
+
+def citation_precision(cited: Sequence[str], expected: Collection[str]) -> float | None:
+    """Share of cited documents that are expected ones; ``None`` when nothing is cited."""
+    if not cited:
+        return None
+    return sum(1 for doc in cited if doc in expected) / len(cited)
+
+
+def supported_share(judged: int, unsupported: int) -> float | None:
+    """Share of judged answer sentences that the cited passages support; ``None`` when none was judged."""
+    return None if judged <= 0 else (judged - unsupported) / judged
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    """Mean of the values that are not ``None``, rounded to 4 places; ``None`` when there are none."""
+    present = [float(value) for value in values if value is not None]
+    return round(sum(present) / len(present), 4) if present else None

@@ -70,15 +70,18 @@ def _supported(sentence: str, passages: Sequence[Passage]) -> bool:
     return best / len(terms) >= SUPPORT_MIN_SHARE
 
 
+def judged_sentences(text: str) -> list[str]:
+    """The sentences of an answer long enough to judge, in order (what ``check_citations`` judges)."""
+    return [s for s in split_sentences(text) if len(content_terms(_MARKER.sub(" ", s))) >= MIN_JUDGED_TERMS]
+
+
 def check_citations(text: str, passages: Sequence[Passage]) -> CitationCheck:
     by_number = {passage.n: passage for passage in passages}
     cleaned, cited, removed = clean_citations(text, set(by_number))
     answer_passages = [by_number[n] for n in cited] or list(passages)
     judged = 0
     unsupported: list[str] = []
-    for sentence in split_sentences(cleaned):
-        if len(content_terms(_MARKER.sub(" ", sentence))) < MIN_JUDGED_TERMS:
-            continue
+    for sentence in judged_sentences(cleaned):
         judged += 1
         own = [by_number[int(n)] for marker in _MARKER.findall(sentence) for n in _NUMBER.findall(marker)]
         if not _supported(sentence, own or answer_passages):

@@ -6,7 +6,18 @@ import math
 
 import pytest
 
-from evaluation.metrics import mrr_at, ndcg_at, percentile, recall_at
+from evaluation.metrics import (
+    citation_precision,
+    hit_at,
+    jaccard,
+    mean,
+    mean_pairwise_agreement,
+    mrr_at,
+    ndcg_at,
+    percentile,
+    recall_at,
+    supported_share,
+)
 
 JUDGED = {"d1": 1, "d3": 1}
 
@@ -41,3 +52,31 @@ def test_percentile_interpolates_like_numpy():
     assert percentile([10.0, 20.0, 30.0, 40.0], 0.5) == 25.0
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.95) == pytest.approx(4.8)
     assert percentile([], 0.5) == 0.0
+
+
+def test_hit_at_k_looks_only_at_the_first_k():
+    assert hit_at(["a", "b", "c"], {"c"}, 3) == 1.0
+    assert hit_at(["a", "b", "c"], {"c"}, 2) == 0.0
+    assert hit_at([], {"c"}, 5) == 0.0
+
+
+def test_jaccard_and_pairwise_agreement():
+    assert jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
+    assert jaccard(set(), set()) == 1.0
+    assert mean_pairwise_agreement([{"a"}, {"a"}, {"a"}]) == 1.0
+    # pairs: (ab, ab) = 1, (ab, b) = 1/2, (ab, b) = 1/2 -> 2/3
+    assert mean_pairwise_agreement([{"a", "b"}, {"a", "b"}, {"b"}]) == pytest.approx(2 / 3)
+    assert mean_pairwise_agreement([{"a"}]) == 1.0
+
+
+def test_citation_precision_and_supported_share():
+    assert citation_precision(["a", "x"], {"a"}) == 0.5
+    assert citation_precision([], {"a"}) is None
+    assert supported_share(4, 1) == 0.75
+    assert supported_share(0, 0) is None
+
+
+def test_mean_skips_missing_values():
+    assert mean([1.0, None, 0.0]) == 0.5
+    assert mean([None]) is None
+    assert mean([1 / 3]) == 0.3333
