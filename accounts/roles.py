@@ -40,6 +40,15 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "ingestion.delete_document",
         "ingestion.view_document",
         "ingestion.view_chunk",
+        # Tone tuning: examples, the review queue of 👍 answers, snapshots and runs (their actions are
+        # services gated on this role).
+        "tuning.add_toneexample",
+        "tuning.change_toneexample",
+        "tuning.delete_toneexample",
+        "tuning.view_toneexample",
+        "tuning.view_answerreview",
+        "tuning.view_datasetsnapshot",
+        "tuning.view_tuningrun",
     ),
     AUDITORS: ("chatbot.view_conversation", "chatbot.view_message", "ingestion.view_document"),
 }

@@ -234,6 +234,9 @@ TGI_URL = env_optional("TGI_URL")
 TGI_TOKEN = env_secret("TGI_TOKEN")
 TGI_MODEL = env_str("TGI_MODEL", "tgi")
 TGI_RETRIES = env_int("TGI_RETRIES", 2)  # connection failures retried before the first token
+# Names of the LoRA adapters TGI loads, read from the same LORA_ADAPTERS it is started with (name=/adapters/name
+# or a hub id): the tgi client sends the promoted tone adapter only when TGI has it.
+TGI_ADAPTERS = [item.partition("=")[0].strip() for item in env_list("LORA_ADAPTERS", [])]
 # --- Answers (chatbot.rag): refusal and confidence thresholds on the evidence signal of
 # chatbot/rag/evidence.py, calibrated by bench/refusal_calibration.py (figures in the README).
 ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.db import transaction
 from accounts.gates import require_role
 from accounts.models import User
 from accounts.roles import Role
+from chatbot.models import Feedback, Message
 from governance.audit import audit_record
 from governance.pii import pseudonymise
 from tuning.models import DatasetSnapshot, ToneExample
@@ -121,3 +123,48 @@ def examples_import(*, path: Path, author: User) -> list[ToneExample]:
                 ToneExample.objects.create(question=row["question"], answer=row["answer"], author=author, approved=True)
             )
     return created
+
+
+# Citation markers point at sources the training prompt does not have: kept, they would teach the adapter
+# to cite sources it was never given.
+_CITATION = re.compile(r"[ \t]*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+
+
+@transaction.atomic
+def tone_example_from_answer(
+    *, feedback_id: int, actor: User, approve: bool, question: str | None = None, answer: str | None = None
+) -> ToneExample:
+    """Turn a 👍 chat answer into a tone example (the review queue): the question before it and the answer
+    without citation markers, or the reviewer's edited text; approved now, or left for editing first."""
+    require_role(actor, Role.KNOWLEDGE_ADMIN)
+    feedback = Feedback.objects.select_related("message").get(pk=feedback_id)
+    message = feedback.message
+    if feedback.rating != Feedback.Rating.UP or message.role != Message.Role.ASSISTANT:
+        raise ValidationError("only answers that got 👍 can become tone examples")
+    if message.refused or message.fallback:
+        raise ValidationError("refusals and quoted-passage fallbacks are not examples of tone")
+    existing = ToneExample.objects.filter(source_message=message).first()
+    if existing is not None:
+        return existing
+    asked = (
+        Message.objects.filter(conversation_id=message.conversation_id, role=Message.Role.USER, id__lt=message.pk)
+        .order_by("-id")
+        .first()
+    )
+    if asked is None and question is None:
+        raise ValidationError("the answer has no question before it")
+    example = ToneExample.objects.create(
+        question=(question if question is not None else asked.content if asked else "").strip(),
+        answer=(answer if answer is not None else _CITATION.sub("", message.content)).strip(),
+        author=actor,
+        approved=approve,
+        source_message=message,
+    )
+    audit_record(
+        event_type="tuning.example_from_answer",
+        actor=actor,
+        object_type="tuning.toneexample",
+        object_id=example.pk,
+        data={"message": message.pk, "feedback": feedback.pk, "approved": approve},
+    )
+    return example

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from chatbot.models import Feedback
+
 
 class ToneExample(models.Model):
     """A question with the answer a knowledge admin would like the assistant to give, in the house style."""
@@ -16,6 +18,10 @@ class ToneExample(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     approved = models.BooleanField(_("approved"), default=False)
+    # The chat answer it was made from in the review queue (👍 answers), if any: one example per answer.
+    source_message = models.OneToOneField(
+        "chatbot.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -25,6 +31,15 @@ class ToneExample(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class AnswerReview(Feedback):
+    """The review queue: 👍 on chat answers, seen from the tuning side (no table of its own)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("answer to review")
+        verbose_name_plural = _("answers to review (👍)")
 
 
 class DatasetSnapshot(models.Model):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,15 +18,17 @@ from django.utils import timezone
 from accounts.gates import require_role
 from accounts.models import User
 from accounts.roles import Role
+from chatbot.llm.adapters import PromotedAdapter, adapter_id_for_run, promoted_adapter_write
+from chatbot.rag.prompts import PROMPT_VERSION
 from governance.audit import audit_record
 from tuning.models import DatasetSnapshot, TuningRun
 from tuning.train import Progress, TrainingParams, base_model_dir, train_lora
 
 logger = logging.getLogger(__name__)
 
-# Grounding regression (citation rate, refusals, answer language with and without the adapter) is not
-# measured yet; until it is, a run is held back when held-out loss or tone adherence got worse.
-GROUNDING_NOT_EVALUATED = "not evaluated"
+# The two files of a PEFT LoRA adapter directory: what peft's save_pretrained writes and TGI's
+# LORA_ADAPTERS loads.
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
 def adapters_dir() -> Path:
@@ -105,9 +109,12 @@ def tuning_run_execute(*, run_id: int, on_progress: Callable[[Progress], None] |
         raise
     loss_before, loss_after = _finite(result.loss_before), _finite(result.loss_after)
     tone_base, tone_adapter = _finite(result.tone_base), _finite(result.tone_adapter)
+    grounding = {**result.grounding, "prompt_version": PROMPT_VERSION}
+    # A run is held back when held-out loss, tone adherence or any grounding measure got worse.
     regressed = bool(
         (loss_before is not None and loss_after is not None and loss_after > loss_before)
         or (tone_base is not None and tone_adapter is not None and tone_adapter < tone_base)
+        or grounding.get("regressions", ["not evaluated"])
     )
     metrics: dict[str, Any] = {
         "train_examples": result.train_examples,
@@ -120,7 +127,7 @@ def tuning_run_execute(*, run_id: int, on_progress: Callable[[Progress], None] |
         "tone_adapter": tone_adapter,
         "losses": result.losses,
         "samples": result.samples,
-        "grounding": GROUNDING_NOT_EVALUATED,
+        "grounding": grounding,
         "regressed": regressed,
     }
     with transaction.atomic():
@@ -131,7 +138,11 @@ def tuning_run_execute(*, run_id: int, on_progress: Callable[[Progress], None] |
             event_type="tuning.run_finish",
             object_type="tuning.tuningrun",
             object_id=run_id,
-            data={key: metrics[key] for key in ("loss_before", "loss_after", "tone_base", "tone_adapter", "regressed")},
+            data={
+                **{key: metrics[key] for key in ("loss_before", "loss_after", "tone_base", "tone_adapter")},
+                "regressed": regressed,
+                "grounding_regressions": grounding.get("regressions"),
+            },
         )
     return TuningRun.objects.get(pk=run_id)
 
@@ -145,7 +156,12 @@ def tuning_run_promote(*, run_id: int, actor: User) -> TuningRun:
         raise ValidationError(f"tuning run {run_id} has not succeeded")
     if run.metrics.get("regressed", True):
         raise ValidationError(f"tuning run {run_id} regressed on its evaluation and cannot be promoted")
+    grounding = run.metrics.get("grounding")
+    if not isinstance(grounding, dict) or grounding.get("regressions") != []:
+        # Runs evaluated before the grounding check existed cannot show that grounding did not get worse.
+        raise ValidationError(f"tuning run {run_id} has no grounding evaluation without regressions")
     if run.promoted:
+        _serve_after_commit(run)  # rewrites the registry, should it have been lost
         return run
     current = TuningRun.objects.select_for_update().filter(promoted=True).first()
     if current is not None:
@@ -163,6 +179,7 @@ def tuning_run_promote(*, run_id: int, actor: User) -> TuningRun:
         object_id=run.pk,
         data={"replaced": current.pk if current else None, "artifact": run.artifact_path},
     )
+    _serve_after_commit(run)
     return run
 
 
@@ -186,4 +203,46 @@ def tuning_run_rollback(*, actor: User) -> TuningRun | None:
         object_id=current.pk,
         data={"restored": previous.pk if previous else None},
     )
+    _serve_after_commit(previous)
     return previous
+
+
+def _serve_after_commit(run: TuningRun | None) -> None:
+    """Point the LLM clients at ``run``'s adapter (None: the base model) once the promotion is committed.
+
+    The clients read a registry file (``chatbot.llm.adapters``) rather than this app's tables, because
+    chatbot may not import tuning; the database stays the record, the file only follows it."""
+    adapter = (
+        None if run is None else PromotedAdapter(id=adapter_id_for_run(run.pk), run=run.pk, path=str(run.artifact_path))
+    )
+    transaction.on_commit(lambda: promoted_adapter_write(adapter))
+
+
+def tuning_run_export(*, run_id: int, directory: Path, actor: User | None) -> Path:
+    """Copy a finished run's adapter to ``directory`` as a PEFT adapter directory (the files TGI loads
+    through ``LORA_ADAPTERS``), replacing both files in one rename each; audited."""
+    if actor is not None:
+        require_role(actor, Role.KNOWLEDGE_ADMIN)
+    run = TuningRun.objects.get(pk=run_id)
+    if run.status != TuningRun.Status.SUCCEEDED or not run.artifact_path:
+        raise ValidationError(f"tuning run {run_id} has no adapter to export")
+    source = Path(run.artifact_path)
+    missing = [name for name in ADAPTER_FILES if not (source / name).is_file()]
+    if missing:
+        raise ValidationError(f"tuning run {run_id}'s adapter lacks {', '.join(missing)} in {source}")
+    config = json.loads((source / "adapter_config.json").read_text(encoding="utf-8"))
+    if config.get("peft_type") != "LORA":
+        raise ValidationError(f"tuning run {run_id}'s adapter is not a LoRA adapter")
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ADAPTER_FILES:
+        partial = directory / f".{name}.partial"
+        shutil.copyfile(source / name, partial)
+        partial.replace(directory / name)
+    audit_record(
+        event_type="tuning.export",
+        actor=actor,
+        object_type="tuning.tuningrun",
+        object_id=run.pk,
+        data={"directory": str(directory), "adapter": adapter_id_for_run(run.pk)},
+    )
+    return directory

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tuning.grounding import GROUNDING_SET, grounding_messages, grounding_regressions, grounding_scores
 from tuning.scorer import guess_language, tone_score
 
 MAX_TOKENS = 320
@@ -31,6 +32,8 @@ class TrainingParams:
     max_steps: int = 0  # 0: as many as the epochs need
     holdout_fraction: float = 0.25
     eval_max_new_tokens: int = 96  # per held-out answer, base and adapter
+    grounding_questions: int = 0  # of tuning.grounding.GROUNDING_SET, in its order; 0: all
+    grounding_max_new_tokens: int = 64  # per grounding answer, base and adapter
     target_modules: str = "all-linear"
 
     def as_dict(self) -> dict[str, Any]:
@@ -57,6 +60,8 @@ class TrainingResult:
     train_seconds: float
     losses: list[float] = field(default_factory=list)
     samples: list[dict[str, Any]] = field(default_factory=list)
+    # {"questions": n, "base": {...}, "adapter": {...}, "regressions": [...], "samples": [...]}
+    grounding: dict[str, Any] = field(default_factory=dict)
 
 
 def base_model_dir() -> Path:
@@ -124,11 +129,15 @@ def heldout_loss(model: Any, encoded: Sequence[tuple[list[int], list[int]]], pad
 
 
 def generate_answer(model: Any, tokenizer: Any, question: str, *, max_new_tokens: int) -> str:
+    return generate_chat(model, tokenizer, [{"role": "user", "content": question}], max_new_tokens=max_new_tokens)
+
+
+def generate_chat(model: Any, tokenizer: Any, messages: Sequence[Any], *, max_new_tokens: int) -> str:
     """Greedy, with the local client's repetition penalty, so scores match what the chat would say."""
     import torch
 
     inputs = tokenizer.apply_chat_template(
-        [{"role": "user", "content": question}], add_generation_prompt=True, return_tensors="pt", return_dict=True
+        list(messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
     )
     with torch.no_grad():
         output = model.generate(
@@ -150,7 +159,8 @@ def train_lora(
     on_progress: Callable[[Progress], None] | None = None,
 ) -> TrainingResult:
     """Train a LoRA adapter on ``examples`` and save it (PEFT format) in ``output_dir``; evaluate it on
-    the held-out part: loss before and after, and tone adherence of base and adapter answers."""
+    the held-out part (loss before and after, tone adherence of base and adapter answers) and on the
+    grounding set (``tuning.grounding``), with and without the adapter."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
@@ -219,6 +229,7 @@ def train_lora(
                 "tone_adapter": tone_score(tuned, language=language).score,
             }
         )
+    grounding = evaluate_grounding(model, tokenizer, params=params)
     return TrainingResult(
         train_examples=len(train),
         heldout_examples=len(heldout),
@@ -230,7 +241,32 @@ def train_lora(
         train_seconds=round(train_seconds, 2),
         losses=losses,
         samples=samples,
+        grounding=grounding,
     )
+
+
+def evaluate_grounding(model: Any, tokenizer: Any, *, params: TrainingParams) -> dict[str, Any]:
+    """Answer the grounding set with the adapter disabled and enabled; the scores and what got worse."""
+    items = GROUNDING_SET[: params.grounding_questions or None]
+    base_answers: list[str] = []
+    adapter_answers: list[str] = []
+    tokens = params.grounding_max_new_tokens
+    for item in items:
+        messages = grounding_messages(item)
+        with model.disable_adapter():
+            base_answers.append(generate_chat(model, tokenizer, messages, max_new_tokens=tokens))
+        adapter_answers.append(generate_chat(model, tokenizer, messages, max_new_tokens=tokens))
+    base, adapter = grounding_scores(items, base_answers), grounding_scores(items, adapter_answers)
+    return {
+        "questions": len(items),
+        "base": base.as_dict(),
+        "adapter": adapter.as_dict(),
+        "regressions": grounding_regressions(base=base, adapter=adapter),
+        "samples": [
+            {"question": item.question, "base": untuned, "adapter": tuned}
+            for item, untuned, tuned in zip(items, base_answers, adapter_answers, strict=True)
+        ],
+    }
 
 
 def _mean(values: Sequence[float]) -> float:

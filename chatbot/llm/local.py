@@ -4,11 +4,16 @@ Why transformers and not llama-cpp-python: torch is already installed for the em
 llama-cpp-python compiles from source for minutes on a fresh machine. The packaged GGUF takes ~20 s to
 load through transformers' GGUF reader, so the first load converts it once to a float32 safetensors
 directory under ``MODEL_CACHE_DIR``; later loads take under a second.
+
+The promoted tone adapter (``chatbot.llm.adapters``) is put on top of the base model with peft when a
+request needs it, lazily, and swapped when the promotion changes: the old adapter is deleted, the base
+weights stay loaded. With no promoted adapter, generation runs with the adapter layers disabled.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -17,6 +22,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from chatbot.llm.adapters import PromotedAdapter, promoted_adapter
 from chatbot.llm.base import GenerationError, GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -57,6 +63,7 @@ class LocalLLMClient:
         self._model: Any = None
         self._tokenizer: Any = None
         self._generate_lock = threading.Lock()
+        self.active_adapter = ""  # the adapter loaded on the base model ("" until one is needed)
 
     @classmethod
     def from_settings(cls) -> LocalLLMClient:
@@ -65,7 +72,38 @@ class LocalLLMClient:
         return cls(settings.GENERATOR_MODEL, cache_dir=settings.MODEL_CACHE_DIR, threads=settings.GENERATOR_THREADS)
 
     def adapter_for(self, request: GenerationRequest) -> str:
-        return ""  # no adapters in process yet: the base model answers every request
+        if request.adapter:
+            return request.adapter
+        promoted = promoted_adapter()
+        return promoted.id if promoted is not None else ""
+
+    def _resolve_adapter(self, request: GenerationRequest) -> PromotedAdapter | None:
+        """The adapter to generate with: only the promoted one has a known place on disk."""
+        wanted = self.adapter_for(request)
+        if not wanted:
+            return None
+        promoted = promoted_adapter()
+        if promoted is None or promoted.id != wanted:  # e.g. rolled back between naming it and generating
+            raise GenerationError(f"adapter {wanted!r} is not the promoted one; the local backend cannot load it")
+        return promoted
+
+    def _use_adapter(self, adapter: PromotedAdapter | None) -> contextlib.AbstractContextManager[Any]:
+        """Make ``adapter`` the active one (called under the generation lock); the context to generate in."""
+        if adapter is None:
+            return self._model.disable_adapter() if self.active_adapter else contextlib.nullcontext()
+        if adapter.id != self.active_adapter:
+            from peft import PeftModel
+
+            logger.info("loading tone adapter %s from %s", adapter.id, adapter.path)
+            if self.active_adapter:
+                self._model.load_adapter(adapter.path, adapter_name=adapter.id)
+                self._model.set_adapter(adapter.id)
+                self._model.delete_adapter(self.active_adapter)
+            else:
+                self._model = PeftModel.from_pretrained(self._model, adapter.path, adapter_name=adapter.id)
+            self._model.eval()
+            self.active_adapter = adapter.id
+        return contextlib.nullcontext()
 
     def load(self) -> None:
         with _load_lock:
@@ -84,7 +122,9 @@ class LocalLLMClient:
             self._model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
             self._model.eval()
 
-    def _generate(self, request: GenerationRequest, streamer: Any, stop: threading.Event) -> None:
+    def _generate(
+        self, request: GenerationRequest, adapter: PromotedAdapter | None, streamer: Any, stop: threading.Event
+    ) -> None:
         from transformers import StoppingCriteria, StoppingCriteriaList
 
         class _Stop(StoppingCriteria):
@@ -92,7 +132,7 @@ class LocalLLMClient:
                 return stop.is_set()
 
         try:
-            with self._generate_lock:
+            with self._generate_lock, self._use_adapter(adapter):
                 inputs = self._tokenizer.apply_chat_template(
                     list(request.messages), add_generation_prompt=True, return_tensors="pt", return_dict=True
                 )
@@ -113,11 +153,12 @@ class LocalLLMClient:
         from transformers import TextIteratorStreamer
 
         loop = asyncio.get_running_loop()
+        adapter = self._resolve_adapter(request)
         if self._model is None:
             await loop.run_in_executor(None, self.load)
         streamer = TextIteratorStreamer(self._tokenizer, skip_prompt=True, skip_special_tokens=True)
         stop = threading.Event()
-        thread = threading.Thread(target=self._generate, args=(request, streamer, stop), daemon=True)
+        thread = threading.Thread(target=self._generate, args=(request, adapter, streamer, stop), daemon=True)
         thread.start()
         sentinel = object()
         try:

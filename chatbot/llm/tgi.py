@@ -10,8 +10,10 @@ server) over HTTP, streamed as server-sent events from ``/v1/chat/completions``.
 - Connection failures before the first token are retried ``retries`` times with a short back-off; once a
   token has arrived nothing is retried (the caller falls back to quoted passages).
 - The request's ``adapter`` goes in the ``model`` field, which is how TGI picks one of its LoRA adapters
-  (``LORA_ADAPTERS``); without one the configured ``TGI_MODEL`` is sent. ``TGI_TOKEN`` is sent as a bearer
-  token.
+  (``LORA_ADAPTERS``). Without one, the promoted tone adapter (``chatbot.llm.adapters``) is sent when TGI
+  loads it (its id is among ``TGI_ADAPTERS``, i.e. it was exported with ``export_adapter`` and named in
+  ``LORA_ADAPTERS``); otherwise the configured ``TGI_MODEL``, the base model. ``TGI_TOKEN`` is sent as a
+  bearer token.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
+from chatbot.llm.adapters import promoted_adapter
 from chatbot.llm.base import GenerationError, GenerationRequest
 
 logger = logging.getLogger(__name__)
@@ -38,6 +41,7 @@ class TGIClient:
         timeout: float = 60.0,
         retries: int = 2,
         backoff: float = 0.5,
+        adapters: tuple[str, ...] = (),
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model_name = model
@@ -45,6 +49,7 @@ class TGIClient:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.adapters = adapters  # the LoRA adapters the server loads
 
     @classmethod
     def from_settings(cls) -> TGIClient:
@@ -58,10 +63,16 @@ class TGIClient:
             token=settings.TGI_TOKEN,
             timeout=settings.GENERATOR_TIMEOUT_SECONDS,
             retries=settings.TGI_RETRIES,
+            adapters=tuple(settings.TGI_ADAPTERS),
         )
 
     def adapter_for(self, request: GenerationRequest) -> str:
-        return request.adapter
+        if request.adapter:
+            return request.adapter
+        promoted = promoted_adapter()
+        # A promoted adapter TGI was not started with would fail every request: the base model answers
+        # until it is exported and named in LORA_ADAPTERS.
+        return promoted.id if promoted is not None and promoted.id in self.adapters else ""
 
     def completions_url(self) -> str:
         return (
@@ -74,7 +85,7 @@ class TGIClient:
         import httpx2
 
         body = {
-            "model": request.adapter or self.model_name,
+            "model": self.adapter_for(request) or self.model_name,
             "messages": [dict(message) for message in request.messages],
             "max_tokens": request.max_new_tokens,
             "temperature": TEMPERATURE,

@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
+import io
+import json
 from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import CommandError, call_command
 
+from chatbot.llm.adapters import promoted_adapter, registry_path
 from governance.models import AuditEvent
 from tuning.dataset import snapshot_create
 from tuning.models import DatasetSnapshot, TuningRun
 from tuning.selectors import promoted_run
-from tuning.services import tuning_run_create, tuning_run_execute, tuning_run_promote, tuning_run_rollback
+from tuning.services import (
+    tuning_run_create,
+    tuning_run_execute,
+    tuning_run_export,
+    tuning_run_promote,
+    tuning_run_rollback,
+)
 from tuning.tasks import tune_tone
-from tuning.train import TrainingParams, split_examples
+from tuning.train import TrainingParams, TrainingResult, split_examples
 
-GOOD = {"loss_before": 3.0, "loss_after": 2.0, "tone_base": 0.5, "tone_adapter": 0.9, "regressed": False}
+SCORES = {"citation_rate": 0.5, "refusal_correct": 1.0, "language_match": 1.0}
+GROUNDING = {"questions": 6, "base": SCORES, "adapter": SCORES, "regressions": []}
+GOOD = {
+    "loss_before": 3.0,
+    "loss_after": 2.0,
+    "tone_base": 0.5,
+    "tone_adapter": 0.9,
+    "grounding": GROUNDING,
+    "regressed": False,
+}
 
 
 @pytest.fixture
@@ -101,7 +120,9 @@ def test_promotion_is_for_knowledge_admins_and_administrators(snapshot, charlie,
 def test_unfinished_or_regressing_runs_cannot_be_promoted(snapshot, dana):
     pending = TuningRun.objects.create(snapshot=snapshot, base_model="m")
     worse = finished_run(snapshot, regressed=True)
-    for run in (pending, worse):
+    unchecked = finished_run(snapshot, grounding="not evaluated")  # evaluated before the grounding check
+    ungrounded = finished_run(snapshot, grounding={**GROUNDING, "regressions": ["citation_rate"]})
+    for run in (pending, worse, unchecked, ungrounded):
         with pytest.raises(ValidationError):
             tuning_run_promote(run_id=run.pk, actor=dana)
     assert promoted_run() is None
@@ -116,3 +137,90 @@ def test_split_is_seeded_and_always_holds_something_out():
     train, held = split_examples(examples, seed=1, holdout_fraction=0.25)
     assert len(train) == 6 and len(held) == 2
     assert split_examples(examples[:2], seed=0, holdout_fraction=0.01)[1] != []
+
+
+def _result(**grounding: object) -> TrainingResult:
+    return TrainingResult(
+        train_examples=3,
+        heldout_examples=1,
+        steps=2,
+        loss_before=3.0,
+        loss_after=2.0,
+        tone_base=0.5,
+        tone_adapter=0.9,
+        train_seconds=1.0,
+        grounding={**GROUNDING, **grounding},
+    )
+
+
+@pytest.mark.parametrize(("regressions", "regressed"), [([], False), (["refusal_correct"], True)])
+def test_a_run_whose_grounding_got_worse_is_marked_regressed(snapshot, dana, regressions, regressed):
+    run = tuning_run_create(snapshot_id=snapshot.pk, started_by=dana, params=TrainingParams())
+    # The training itself is a double here: this is the rule applied to its result (real runs: test_training).
+    with mock.patch("tuning.services.train_lora", return_value=_result(regressions=regressions)):
+        run = tuning_run_execute(run_id=run.pk)
+    assert run.metrics["regressed"] is regressed
+    assert run.metrics["grounding"]["regressions"] == regressions and run.metrics["grounding"]["prompt_version"]
+    finish = AuditEvent.objects.get(event_type="tuning.run_finish", object_id=str(run.pk))
+    assert finish.data["grounding_regressions"] == regressions
+    if regressed:
+        with pytest.raises(ValidationError):
+            tuning_run_promote(run_id=run.pk, actor=dana)
+    else:
+        assert tuning_run_promote(run_id=run.pk, actor=dana).promoted
+
+
+def test_promotion_and_rollback_tell_the_llm_clients_after_commit(
+    snapshot, dana, data_dir, django_capture_on_commit_callbacks
+):
+    first, second = finished_run(snapshot), finished_run(snapshot)
+    first.artifact_path, second.artifact_path = str(data_dir / "a1"), str(data_dir / "a2")
+    TuningRun.objects.bulk_update([first, second], ["artifact_path"])
+    assert promoted_adapter() is None
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        tuning_run_promote(run_id=first.pk, actor=dana)
+        assert not registry_path().exists()  # nothing before the commit
+    assert len(callbacks) == 1
+    served = promoted_adapter()
+    assert served is not None and (served.id, served.run, served.path) == (
+        f"tone-run-{first.pk}",
+        first.pk,
+        first.artifact_path,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tuning_run_promote(run_id=second.pk, actor=dana)
+    assert promoted_adapter().id == f"tone-run-{second.pk}"  # type: ignore[union-attr]
+    with django_capture_on_commit_callbacks(execute=True):
+        tuning_run_rollback(actor=dana)
+    assert promoted_adapter().id == f"tone-run-{first.pk}"  # type: ignore[union-attr]
+    with django_capture_on_commit_callbacks(execute=True):
+        tuning_run_rollback(actor=dana)
+    assert promoted_adapter() is None and json.loads(registry_path().read_text()) is None
+
+
+def test_export_writes_a_peft_adapter_directory_and_is_audited(snapshot, dana, data_dir):
+    artifact = data_dir / "adapters" / "1"
+    artifact.mkdir(parents=True)
+    (artifact / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 8}))
+    (artifact / "adapter_model.safetensors").write_bytes(b"weights")
+    (artifact / "README.md").write_text("not exported")
+    run = finished_run(snapshot)
+    run.artifact_path = str(artifact)
+    run.save()
+
+    target = data_dir / "export" / f"tone-run-{run.pk}"
+    out = io.StringIO()
+    call_command("export_adapter", str(run.pk), str(target), "--actor", "dana", stdout=out)
+    assert sorted(p.name for p in target.iterdir()) == ["adapter_config.json", "adapter_model.safetensors"]
+    assert (target / "adapter_model.safetensors").read_bytes() == b"weights"
+    assert f"tone-run-{run.pk}={target}" in out.getvalue()  # the LORA_ADAPTERS entry TGI needs
+    event = AuditEvent.objects.get(event_type="tuning.export")
+    assert event.actor_username == "dana" and event.data["adapter"] == f"tone-run-{run.pk}"
+
+    (artifact / "adapter_model.safetensors").unlink()
+    with pytest.raises(ValidationError):
+        tuning_run_export(run_id=run.pk, directory=target, actor=dana)
+    pending = TuningRun.objects.create(snapshot=snapshot, base_model="m")
+    with pytest.raises(CommandError):
+        call_command("export_adapter", str(pending.pk), str(target))

@@ -32,16 +32,16 @@ EXAMPLES = [
     ]
 ]
 PARAMS = ["--max-steps", "2", "--batch-size", "2", "--eval-tokens", "4", "--lr", "0.005", "--seed", "7"]
+GROUNDING = ["--grounding-questions", "2", "--grounding-tokens", "8"]
 
 
 @pytest.mark.slow
-def test_tiny_lora_run_trains_saves_and_evaluates(dana, settings, tmp_path):
-    settings.DATA_DIR = tmp_path
+def test_tiny_lora_run_trains_saves_and_evaluates(dana, data_dir):
     snapshot = snapshot_create(approved_by=dana, examples=EXAMPLES)  # the base model's own chat template
     assert "<|im_start|>" in snapshot.chat_template
 
     out = io.StringIO()
-    call_command("tune_tone", "--dataset", str(snapshot.pk), "--actor", "dana", *PARAMS, stdout=out)
+    call_command("tune_tone", "--dataset", str(snapshot.pk), "--actor", "dana", *PARAMS, *GROUNDING, stdout=out)
     run = TuningRun.objects.get()
     assert "step 1/2" in out.getvalue() and "step 2/2" in out.getvalue()
 
@@ -49,7 +49,7 @@ def test_tiny_lora_run_trains_saves_and_evaluates(dana, settings, tmp_path):
     assert run.started_by == dana
     assert run.progress["step"] == 2 and run.progress["total_steps"] == 2
     adapter = Path(run.artifact_path)
-    assert adapter == tmp_path / "adapters" / str(run.pk)
+    assert adapter == data_dir / "adapters" / str(run.pk)
     assert (adapter / "adapter_model.safetensors").stat().st_size > 0
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["r"] == 8 and config["peft_type"] == "LORA"
@@ -60,4 +60,10 @@ def test_tiny_lora_run_trains_saves_and_evaluates(dana, settings, tmp_path):
     assert metrics["loss_after"] < metrics["loss_before"]  # the answers' shared greeting and sign-off
     assert 0.0 <= metrics["tone_base"] <= 1.0 and 0.0 <= metrics["tone_adapter"] <= 1.0
     assert len(metrics["samples"]) == 2 and {"base", "adapter"} <= set(metrics["samples"][0])
-    assert metrics["grounding"] == "not evaluated"
+    grounding = metrics["grounding"]
+    assert grounding["questions"] == 2 and len(grounding["samples"]) == 2
+    for scores in (grounding["base"], grounding["adapter"]):
+        assert set(scores) == {"citation_rate", "refusal_correct", "language_match"}
+        assert all(0.0 <= value <= 1.0 for value in scores.values())
+    assert all(sample["base"] and sample["adapter"] for sample in grounding["samples"])
+    assert set(grounding["regressions"]) <= {"citation_rate", "refusal_correct", "language_match"}

@@ -23,6 +23,10 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
         parser.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
         parser.add_argument("--eval-tokens", type=int, default=defaults.eval_max_new_tokens)
+        parser.add_argument(
+            "--grounding-questions", type=int, default=0, help="use the first N of the grounding set (0: all)"
+        )
+        parser.add_argument("--grounding-tokens", type=int, default=defaults.grounding_max_new_tokens)
         parser.add_argument("--actor", help="knowledge admin recorded as having started the run")
         parser.add_argument("--queue", action="store_true", help="send to the 'training' Celery queue instead")
 
@@ -36,6 +40,8 @@ class Command(BaseCommand):
             batch_size=options["batch_size"],
             max_steps=options["max_steps"],
             eval_max_new_tokens=options["eval_tokens"],
+            grounding_questions=options["grounding_questions"],
+            grounding_max_new_tokens=options["grounding_tokens"],
         )
         try:
             run = tuning_run_create(
@@ -52,8 +58,10 @@ class Command(BaseCommand):
 
         run = tuning_run_execute(run_id=run.pk, on_progress=progress)
         m = run.metrics
+        g = m["grounding"]
         self.stdout.write(
             f"run {run.pk}: held-out loss {m['loss_before']} -> {m['loss_after']}, "
-            f"tone {m['tone_base']} (base) -> {m['tone_adapter']} (adapter), {m['train_seconds']} s training, "
-            f"regressed={m['regressed']}; adapter in {run.artifact_path}"
+            f"tone {m['tone_base']} (base) -> {m['tone_adapter']} (adapter), {m['train_seconds']} s training; "
+            f"grounding on {g['questions']} questions {g['base']} (base) -> {g['adapter']} (adapter), "
+            f"worse: {g['regressions'] or 'none'}; regressed={m['regressed']}; adapter in {run.artifact_path}"
         )
