@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 QUESTION = "¿Cuántos días de vacaciones tengo al año? Mi correo es ana.lopez@example.com"
 
 
-async def ask(user: Any, question: str = QUESTION) -> dict[str, Any]:
+async def ask(user: Any, question: str = QUESTION) -> Any:
     events = [
         e async for e in answer_stream(user=user, conversation_id=None, question=question, llm=ExtractiveClient())
     ]
@@ -56,12 +56,11 @@ async def test_a_chat_turn_is_audited_with_its_provenance(policies, alice):
     assert data["confidence"] == message.confidence and data["fallback"] is False and data["refused"] is False
     assert data["latency_ms"]["total"] == message.latency_total_ms
     assert data["prompt_version"] == message.prompt_version
-    assert not [b async for b in _breaks()]
+    assert await sync_to_async(_chain_breaks)() == []
 
 
-async def _breaks():  # type: ignore[no-untyped-def]
-    for item in await sync_to_async(list)(audit_verify()):
-        yield item
+def _chain_breaks() -> list[Any]:
+    return list(audit_verify())
 
 
 async def test_a_refusal_is_audited_as_refused(search_index, charlie):
