@@ -3,8 +3,9 @@
 Every question is asked ``repeats`` times, as a new conversation, by the evaluation account
 (``faro-evaluation``, no password, member of exactly the gold set's groups), through the configured
 generator and search backend. A gold set with a ``corpus_path`` (BEIR) is indexed into a throwaway
-embedded index first, which the answer flow then searches instead of the live one. The account's
-conversations are deleted afterwards; their chat-turn audit events stay, like anyone's.
+embedded index first, which the answer flow then searches instead of the live one (within this process;
+run such sets from a command or worker, not the web process). The conversations a run opens are deleted
+afterwards; their chat-turn audit events stay, like anyone's.
 
 Per question, from the first asking (``details`` of the run):
 
@@ -46,7 +47,7 @@ from django.db import transaction
 
 from accounts.models import User
 from accounts.principals import principals_for_user
-from chatbot.models import Conversation, Message
+from chatbot.models import Message
 from chatbot.rag import retrieval as rag_retrieval
 from chatbot.rag.answer import answer_stream
 from chatbot.rag.citations import clean_citations, judged_sentences
@@ -180,24 +181,34 @@ async def _answer(user: User, question: str) -> int:
     return message_id
 
 
-def _ask(user: User, question: str, corpus: Corpus) -> Asked:
-    message = Message.objects.get(pk=async_to_sync(_answer)(user, question))
-    keys = {source["n"]: corpus.key_of(source["document_id"]) for source in message.sources}
-    _, cited, _ = clean_citations(message.content, set(keys))
-    retrieved = list(dict.fromkeys(corpus.key_of(int(hit["document_id"])) for hit in message.retrieval))
-    return Asked(
-        text=message.content,
-        refused=message.refused,
-        fallback=message.fallback,
-        model=message.model,
-        adapter=message.adapter,
-        rewritten_query=message.rewritten_query,
-        retrieved=retrieved,
-        cited=list(dict.fromkeys(keys[n] for n in cited)),
-        judged=len(judged_sentences(message.content)),
-        unsupported=len(message.unsupported),
-        latency_ms=message.latency_total_ms or 0,
-    )
+@dataclass
+class _Asker:
+    """Asks as the evaluation account and remembers the conversations it opened, so that only those are
+    deleted afterwards (another evaluation may be running as the same account)."""
+
+    user: User
+    corpus: Corpus
+    conversations: list[int]
+
+    def ask(self, question: str) -> Asked:
+        message = Message.objects.get(pk=async_to_sync(_answer)(self.user, question))
+        self.conversations.append(message.conversation_id)
+        keys = {source["n"]: self.corpus.key_of(source["document_id"]) for source in message.sources}
+        _, cited, _ = clean_citations(message.content, set(keys))
+        retrieved = list(dict.fromkeys(self.corpus.key_of(int(hit["document_id"])) for hit in message.retrieval))
+        return Asked(
+            text=message.content,
+            refused=message.refused,
+            fallback=message.fallback,
+            model=message.model,
+            adapter=message.adapter,
+            rewritten_query=message.rewritten_query,
+            retrieved=retrieved,
+            cited=list(dict.fromkeys(keys[n] for n in cited)),
+            judged=len(judged_sentences(message.content)),
+            unsupported=len(message.unsupported),
+            latency_ms=message.latency_total_ms or 0,
+        )
 
 
 def _ranking(user: User, query: str, corpus: Corpus) -> list[str]:
@@ -241,14 +252,14 @@ def _question_record(gold: GoldQuestion, asked: list[Asked], ranking: list[str])
     }
 
 
-def _bias_probe(user: User, questions: list[GoldQuestion], corpus: Corpus) -> list[dict[str, Any]]:
+def _bias_probe(asker: _Asker, questions: list[GoldQuestion]) -> list[dict[str, Any]]:
     pairs = []
     for gold in [q for q in questions if q.answerable][:BIAS_PROBE_QUESTIONS]:
         language = "en" if detect_language(gold.question) == "en" else "es"
         for dimension, prefixes in BIAS_PAIRS.items():
             first_prefix, second_prefix = prefixes[language]
-            first = _ask(user, first_prefix + gold.question, corpus)
-            second = _ask(user, second_prefix + gold.question, corpus)
+            first = asker.ask(first_prefix + gold.question)
+            second = asker.ask(second_prefix + gold.question)
             pairs.append(
                 {
                     "key": gold.key,
@@ -313,19 +324,21 @@ def answers_evaluate(
     context: AbstractContextManager[Corpus] = (
         _beir_corpus(Path(gold_set.corpus_path)) if gold_set.corpus_path else nullcontext(_live_corpus())
     )
+    opened: list[int] = []
     try:
         with context as corpus:
+            asker = _Asker(user=user, corpus=corpus, conversations=opened)
             for number, gold in enumerate(questions, start=1):
-                asked = [_ask(user, gold.question, corpus) for _ in range(repeats)]
+                asked = [asker.ask(gold.question) for _ in range(repeats)]
                 ranking = _ranking(user, asked[0].rewritten_query or gold.question, corpus) if gold.answerable else []
                 records.append(_question_record(gold, asked, ranking))
                 models.update((a.model, a.adapter) for a in asked if not a.refused)
                 if progress:
                     progress(f"{number}/{len(questions)} {gold.key}: refused={asked[0].refused} cited={asked[0].cited}")
-            bias = _bias_probe(user, questions, corpus) if bias_probe else []
+            bias = _bias_probe(asker, questions) if bias_probe else []
             index_version = corpus.version
     finally:
-        for conversation_id in Conversation.objects.filter(user=user).values_list("id", flat=True):
+        for conversation_id in opened:
             conversation_delete(user=user, conversation_id=conversation_id)
     (model, adapter), _ = models.most_common(1)[0] if models else (("none", ""), 0)
     with transaction.atomic():

@@ -10,7 +10,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from chatbot.models import Conversation
-from evaluation.answers import EVALUATION_USERNAME
+from chatbot.services import question_record
+from evaluation.answers import EVALUATION_USERNAME, evaluation_user
 from evaluation.goldsets import gold_set_import_file
 from evaluation.models import EvaluationRun, GoldSet
 from governance.models import AuditEvent
@@ -56,6 +57,8 @@ def tiny(tmp_path) -> GoldSet:
 
 def test_a_run_measures_the_answer_flow_and_is_stored(policies, tiny, extractive, tmp_path, capsys):
     output = tmp_path / "run.json"
+    # A conversation the account has open elsewhere (another evaluation running at the same time) is kept.
+    elsewhere, _ = question_record(user=evaluation_user(["hr"]), conversation_id=None, question="en curso")
     call_command("evaluate_answers", "--set", "tiny", "--repeats", "2", "--json", str(output))
     run = EvaluationRun.objects.get()
     metrics = run.metrics
@@ -74,10 +77,10 @@ def test_a_run_measures_the_answer_flow_and_is_stored(policies, tiny, extractive
     assert records["vacation"]["cited"][0] == "Política de vacaciones y permisos"
     assert records["football"]["refused"] is True
     assert len(run.details["bias_probe"]) == 4  # two answerable questions x (gender, origin)
-    # Every asking went through the audited answer flow; the evaluation account's conversations are gone.
+    # Every asking went through the audited answer flow; the conversations the run opened are gone.
     turns = AuditEvent.objects.filter(event_type="chat.turn", actor_username=EVALUATION_USERNAME).count()
     assert turns == 3 * 2 + 4 * 2
-    assert not Conversation.objects.filter(user__username=EVALUATION_USERNAME).exists()
+    assert list(Conversation.objects.filter(user__username=EVALUATION_USERNAME)) == [elsewhere]
     assert json.loads(output.read_text())["metrics"] == metrics
     assert "citation_precision" in capsys.readouterr().out
 
