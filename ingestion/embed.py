@@ -58,7 +58,12 @@ class SentenceTransformerEmbedder:
         special = int(self._tokenizer.num_special_tokens_to_add(pair=False))
         # A model without a declared limit is held to BERT's 512 positions.
         self.max_tokens = int(self._model.max_seq_length or 512) - special
+        # One encoder at a time (torch already uses every core for one batch); callers that arrive while
+        # it is busy queue their texts, and whoever gets the encoder next encodes everything queued in one
+        # batch. Under many concurrent questions a batch of 16 short queries costs little more than one.
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
@@ -77,15 +82,53 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        mine = _Pending(list(texts))
+        with self._queue_lock:
+            self._queue.append(mine)
         with self._lock:
-            vectors = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
+            if not mine.finished:  # nobody took it along in their batch while this caller waited
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._encode(batch)
+        if mine.error is not None:
+            raise mine.error
+        assert mine.vectors is not None
+        return mine.vectors
+
+    def _encode(self, batch: list[_Pending]) -> None:
+        """Encode the texts of every queued caller in one call; each gets its own rows (or the error)."""
+        texts = [text for pending in batch for text in pending.texts]
+        try:
+            vectors = np.asarray(
+                self._model.encode(
+                    texts,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                ),
+                dtype=np.float32,
             )
-        return np.asarray(vectors, dtype=np.float32)
+        except Exception as error:
+            for pending in batch:
+                pending.error, pending.finished = error, True
+            return
+        start = 0
+        for pending in batch:
+            pending.vectors, pending.finished = vectors[start : start + len(pending.texts)], True
+            start += len(pending.texts)
+
+
+class _Pending:
+    """One caller's texts waiting for the encoder, and what came back for them."""
+
+    __slots__ = ("error", "finished", "texts", "vectors")
+
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.finished = False
 
 
 @cache
