@@ -73,14 +73,12 @@ def _passages(*items: tuple[str, str, str]) -> tuple[Passage, ...]:
 
 
 GROUNDING_SET: tuple[GroundingQuestion, ...] = (
+    # First the one with the shortest prompt: a run shortened to one question (the tests) pays least.
     GroundingQuestion(
-        question="¿Cuántos días de vacaciones tengo al año?",
+        question="¿Puedo teletrabajar desde otro país?",
         language="es",
-        passages=_passages(
-            (_TELEWORK, "9. Teletrabajo desde otra ubicación", _TELEWORK_ABROAD),
-            (_VACATIONS, "3. Días de vacaciones", _VACATION_DAYS),
-        ),
-        answer_in=2,
+        passages=_passages((_TELEWORK, "9. Teletrabajo desde otra ubicación", _TELEWORK_ABROAD)),
+        answer_in=1,
     ),
     GroundingQuestion(
         question="¿Quién ganó el mundial de 1986?",
@@ -104,10 +102,13 @@ GROUNDING_SET: tuple[GroundingQuestion, ...] = (
         answer_in=0,
     ),
     GroundingQuestion(
-        question="¿Puedo teletrabajar desde otro país?",
+        question="¿Cuántos días de vacaciones tengo al año?",
         language="es",
-        passages=_passages((_TELEWORK, "9. Teletrabajo desde otra ubicación", _TELEWORK_ABROAD)),
-        answer_in=1,
+        passages=_passages(
+            (_TELEWORK, "9. Teletrabajo desde otra ubicación", _TELEWORK_ABROAD),
+            (_VACATIONS, "3. Días de vacaciones", _VACATION_DAYS),
+        ),
+        answer_in=2,
     ),
     GroundingQuestion(
         question="¿Qué pasa con los días de vacaciones que no disfruto?",

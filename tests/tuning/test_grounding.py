@@ -39,7 +39,7 @@ def test_the_set_mixes_answerable_and_out_of_scope_questions_in_both_languages_f
 
 
 def test_questions_are_asked_through_the_answer_flows_prompt():
-    messages = grounding_messages(GROUNDING_SET[0])
+    messages = grounding_messages(GROUNDING_SET[4])
     assert messages[0]["role"] == "system" and "[n]" in messages[0]["content"]
     assert "[2] Política de vacaciones y permisos" in messages[-1]["content"]
 
@@ -65,14 +65,14 @@ def test_answers_are_not_refusals(answer):
 def test_scores_of_a_grounded_and_an_ungrounded_set_of_answers():
     items = GROUNDING_SET[:4]
     grounded = [
-        "Tienes 23 días laborables de vacaciones al año [2].",
+        "Sí, hasta 20 días laborables al año dentro de la Unión Europea [1].",
         "No he encontrado esto en la documentación.",
         "The probation period is 6 months for technical staff and 2 months for other roles [1].",
         "I did not find this in the documentation.",
     ]
     assert grounding_scores(items, grounded) == GroundingScores(1.0, 1.0, 1.0)
     ungrounded = [
-        "Tienes 23 días de vacaciones [1].",  # cites the wrong passage
+        "Sí, puedes teletrabajar desde otro país.",  # cites nothing
         "Argentina ganó el mundial de 1986.",  # answers from memory
         "El periodo de prueba es de seis meses.",  # no citation, and in Spanish
         "Leo Tolstoy wrote War and Peace.",
