@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -58,6 +58,7 @@ class AnswerReviewAdmin(admin.ModelAdmin):
                 message__fallback=False,
             )
             .select_related("message", "user")
+            .annotate(used=Exists(ToneExample.objects.filter(source_message=OuterRef("message"))))
         )
 
     @admin.display(description=_("answer"))
@@ -66,7 +67,7 @@ class AnswerReviewAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("tone example"), boolean=True)
     def used(self, obj: Feedback) -> bool:
-        return ToneExample.objects.filter(source_message_id=obj.message_id).exists()
+        return bool(getattr(obj, "used", False))
 
     def _make(self, request: HttpRequest, queryset: QuerySet[Feedback], *, approve: bool) -> None:
         made = 0

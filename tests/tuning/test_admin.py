@@ -55,6 +55,8 @@ def test_approving_a_liked_answer_makes_an_approved_tone_example_without_citatio
     )
     assert example.source_message == liked["up"].message
     assert AuditEvent.objects.filter(event_type="tuning.example_from_answer", actor_username="dana").exists()
+    queue = client.get(reverse("admin:tuning_answerreview_changelist")).context["cl"].result_list
+    assert [feedback.used for feedback in queue] == [True]  # the queue shows which answers are done
     # Approving again does not make a second example.
     client.post(
         reverse("admin:tuning_answerreview_changelist"),
