@@ -81,16 +81,20 @@ class TGIClient:
             else f"{self.base_url}/v1/chat/completions"
         )
 
-    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        import httpx2
-
-        body = {
+    def request_body(self, request: GenerationRequest) -> dict[str, object]:
+        """The streamed chat completion asked for: the adapter (or the base model) in ``model``."""
+        return {
             "model": self.adapter_for(request) or self.model_name,
             "messages": [dict(message) for message in request.messages],
             "max_tokens": request.max_new_tokens,
             "temperature": TEMPERATURE,
             "stream": True,
         }
+
+    async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
+        import httpx2
+
+        body = self.request_body(request)
         headers = {"Accept": "text/event-stream"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
