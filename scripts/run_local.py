@@ -1,4 +1,5 @@
-"""Run Faro on embedded defaults: the ASGI web server and a Celery worker; Ctrl-C stops both."""
+"""Run Faro on embedded defaults: the ASGI web server, a Celery worker for ingestion and one for tone tuning
+(its own queue, so a training run never holds up uploads); Ctrl-C stops them all."""
 
 from __future__ import annotations
 
@@ -23,19 +24,20 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     python = sys.executable
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings")}
-    worker = subprocess.Popen(
-        [python, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"], cwd=ROOT, env=env
-    )
+    celery = [python, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO"]
+    worker = subprocess.Popen([*celery, "-Q", "celery", "-n", "worker@%h"], cwd=ROOT, env=env)
+    trainer = subprocess.Popen([*celery, "-Q", "training", "-n", "trainer@%h"], cwd=ROOT, env=env)
     web = subprocess.Popen([python, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"], cwd=ROOT, env=env)
+    processes = (web, worker, trainer)
     print(
         f"\n  Faro is starting on http://{HOST}:{PORT}/\n"
         "  Sign in as alice or bob (HR), charlie (Sales), erin (Finance), dana (knowledge admin, /admin/),\n"
         "  audrey (auditor) or admin, all with the password 'faro-demo'.\n"
-        "  Press Ctrl-C to stop the web server and the worker.\n",
+        "  Press Ctrl-C to stop the web server and the workers.\n",
         flush=True,
     )
     try:
-        while web.poll() is None and worker.poll() is None:
+        while all(process.poll() is None for process in processes):
             try:
                 web.wait(timeout=1)
             except subprocess.TimeoutExpired:
@@ -43,10 +45,10 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        for process in (web, worker):
+        for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT if process is web else signal.SIGTERM)
-        for process in (web, worker):
+        for process in processes:
             try:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:

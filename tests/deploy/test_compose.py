@@ -178,7 +178,7 @@ def test_every_dependency_waits_on_the_right_condition():
     assert roots == {"postgres", "redis", "elasticsearch-certs", "tgi"}
     for name in APP_SERVICES:
         assert {"postgres", "redis", "elasticsearch-setup"} <= set(services[name]["depends_on"])
-    for name in ("worker", "beat"):  # web runs the migrations
+    for name in ("worker", "trainer", "beat"):  # web runs the migrations
         assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
 
 
@@ -198,6 +198,7 @@ def test_tgi_reserves_a_gpu_and_loads_adapters_from_the_shared_volume():
     assert "LORA_ADAPTERS" in env
     assert "adapters:/adapters:ro" in tgi["volumes"]
     assert "adapters:/adapters" in services["worker"]["volumes"]
+    assert "adapters:/adapters" in services["trainer"]["volumes"]
     assert "hf_token" in secret_mounts(tgi)
 
 
@@ -277,3 +278,12 @@ def test_shell_snippets_in_the_compose_file_parse():
         for snippet in snippets:
             result = subprocess.run(["sh", "-n", "-c", snippet], capture_output=True, text=True)
             assert result.returncode == 0, f"{name}: {snippet}: {result.stderr}"
+
+
+def test_the_worker_and_the_trainer_consume_the_queues_the_code_sends_to():
+    from tuning.tasks import TRAINING_QUEUE
+
+    services = resolved()["services"]
+    commands = {name: services[name]["command"] for name in ("worker", "trainer")}
+    queue_of = {name: command[command.index("-Q") + 1] for name, command in commands.items()}
+    assert queue_of == {"worker": "celery", "trainer": TRAINING_QUEUE}
