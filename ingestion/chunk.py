@@ -3,8 +3,9 @@
 A chunk never spans two sections. What the model embeds is ``embedding_text(title, section, text)``; each
 one stays within ``max_tokens`` tokens as counted by the embedding model's own tokenizer (longer input
 would be silently truncated by the model). A long section is split between words (tables between rows,
-repeating their header) into windows that overlap by about ``overlap_tokens``. Chunk ids are content
-hashes of the document, position and text, so re-indexing the same content yields the same ids.
+repeating their header) into windows of about equal size that overlap by about ``overlap_tokens``. Chunk
+ids are content hashes of the document, position and text, so re-indexing the same content yields the
+same ids.
 
 Counting every word separately costs more than embedding on two cores, so pieces are first sized in
 proportion to their section's measured token count and every window is then measured exactly: a window
@@ -119,6 +120,14 @@ def _render(pieces: list[_Piece]) -> str:
 
 
 def _windows(pieces: list[_Piece], budget: float, overlap: float) -> list[tuple[int, int]]:
+    """Overlapping windows of about equal size: as few as the budget allows, each filled to the section's
+    share rather than to the budget, so a section a little over the budget splits into two halves instead
+    of a full window and a short tail (a tail of a few words is mostly its heading)."""
+    total = sum(piece.estimate for piece in pieces)
+    if total > budget:
+        count = math.ceil((total - overlap) / max(1e-9, budget - overlap))
+        # The even share, with a little slack (2% and one piece) so rounding never spills into an extra window.
+        budget = min(budget, (total + (count - 1) * overlap) / count * 1.02 + max(p.estimate for p in pieces))
     windows: list[tuple[int, int]] = []
     start = 0
     while start < len(pieces):

@@ -53,6 +53,17 @@ def test_long_sections_overlap_a_little_and_lose_nothing(embedder):
     assert covered == set(words(400).split())
 
 
+def test_a_section_a_little_over_the_budget_splits_into_halves_not_a_full_window_and_a_tail(embedder):
+    # A short tail chunk would be a few words under the full heading: mostly heading, for BM25 and vectors.
+    parsed = ParsedDocument((Block(words(90), ("S",)),))
+    chunks = chunk_document(parsed, document_id=1, counter=embedder, max_tokens=200, overlap_tokens=20)
+    sizes = embedder.count_tokens([embedding_text("", c.section, c.text) for c in chunks])
+    assert len(chunks) == 2
+    assert max(sizes) <= 200
+    assert min(sizes) >= 0.8 * max(sizes)
+    assert set().union(*(c.text.split() for c in chunks)) == set(words(90).split())
+
+
 def test_a_long_table_is_split_between_rows_repeating_its_header(embedder):
     rows = ["| Ciudad | Importe |", "| --- | --- |"] + [f"| Ciudad número {i} | {i * 10} euros |" for i in range(80)]
     parsed = ParsedDocument((Block("\n".join(rows), ("Dietas",), 3, "table"),))
