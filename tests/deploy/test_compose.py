@@ -239,7 +239,7 @@ def test_proxy_config_uses_only_what_the_proxy_service_sets():
 def test_proxy_config_is_valid_and_hides_internal_endpoints(tls):
     caddy = shutil.which("caddy")
     if caddy is None:
-        pytest.skip("caddy is not installed here (Debian: apt-get install caddy); the static checks above still ran")
+        pytest.skip("caddy is not installed here (.ci/run installs Debian's caddy); the static checks above still ran")
     env = {"PATH": os.environ["PATH"], "HOME": "/tmp", "FARO_DOMAIN": "faro.example.com", "FARO_TLS": tls}
     result = subprocess.run(
         [caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile")], env=env, capture_output=True, text=True
