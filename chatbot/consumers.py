@@ -6,11 +6,11 @@ import logging
 import uuid
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from accounts.models import User
+from chatbot.db import orm
 from chatbot.events import ErrorCode, ErrorEvent
 from chatbot.limits import conversation_lock, conversation_unlock, rate_limit_wait
 from chatbot.rag.answer import answer_stream
@@ -91,7 +91,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         return 0, self._lock(user, conversation)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        user = await database_sync_to_async(self._signed_in_user)()
+        user = await orm(self._signed_in_user)()
         if user is None:  # signed out, expired or disabled since the socket opened: the close code says so
             await self.close(code=4401)
             return
@@ -114,7 +114,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if self.task is not None and not self.task.done():
             await self.send_json(error("busy", "An answer is still being written: wait for it or stop it."))
             return
-        wait, taken = await database_sync_to_async(self._admit)(user, conversation)
+        wait, taken = await orm(self._admit)(user, conversation)
         if wait:
             await self.send_json(error("rate_limited", f"Too many questions: try again in {wait} s.", retry_after=wait))
             return
@@ -136,7 +136,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             async for event in answer_stream(user=user, conversation_id=conversation, question=question, stop=stop):
                 if event["type"] == "conversation" and locked is None:
                     locked = event["id"]  # a new conversation: hold it from now on
-                    await database_sync_to_async(self._lock)(user, locked)
+                    await orm(self._lock)(user, locked)
                 await self.send_json(event)
         except asyncio.CancelledError:
             raise
@@ -146,5 +146,5 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         finally:
             if locked is not None:
                 # Shielded: a socket closing right after "done" cancels this task, and the lock must go.
-                unlock = database_sync_to_async(conversation_unlock)(user.pk, locked, owner=self.owner)
+                unlock = orm(conversation_unlock)(user.pk, locked, owner=self.owner)
                 await asyncio.shield(unlock)

@@ -18,11 +18,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from accounts.models import User
 from accounts.principals import principals_for_user
+from chatbot.db import orm
 from chatbot.events import ConversationEvent, DoneEvent, ErrorEvent, ServerEvent, SourcesEvent, TokenEvent
 from chatbot.llm import ChatMessage, GenerationError, GenerationRequest, LLMClient, Passage, get_llm_client
 from chatbot.llm.extractive import extractive_answer
@@ -101,7 +101,7 @@ async def answer_stream(
     started = time.monotonic()
     stop = stop or asyncio.Event()
     try:
-        conversation, history, principals = await database_sync_to_async(_record_question)(
+        conversation, history, principals = await orm(_record_question)(
             user=user, conversation_id=conversation_id, question=question
         )
     except ConversationNotFound:
@@ -186,7 +186,7 @@ async def answer_stream(
     )
     html = answer_html(check.text, sources)
     yield SourcesEvent(type="sources", sources=sources)
-    message = await database_sync_to_async(answer_record)(
+    message = await orm(answer_record)(
         user=user,
         conversation=conversation,
         question=question,
