@@ -190,13 +190,16 @@ def test_extractive_answer_quotes_the_best_sentence_of_each_passage():
     assert "[2]" in answer
 
 
-async def test_extractive_client_streams_the_same_text_in_pieces():
+async def test_extractive_client_streams_the_same_text_a_line_at_a_time():
     request = GenerationRequest(
         question="días",
         language="es",
-        passages=(Passage(1, "T", "", "Tienes 23 días laborables al año."),),
+        passages=(
+            Passage(1, "T", "", "Tienes 23 días laborables al año."),
+            Passage(2, "U", "", "Los días se piden con quince días de antelación."),
+        ),
         messages=(),
     )
     pieces = [piece async for piece in ExtractiveClient().stream(request)]
-    assert len(pieces) > 3
     assert "".join(pieces) == extractive_answer(request)
+    assert len(pieces) == 4 and pieces[2].startswith("- «Tienes 23") and pieces[3].startswith("- «Los días")
