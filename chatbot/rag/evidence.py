@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from chatbot.rag.text import content_terms
+from ingestion.chunk import embedding_text
 from ingestion.embed import Embedder
 from ingestion.search import SearchHit
 
@@ -41,7 +42,8 @@ class PassageEvidence:
 
 
 def passage_text_for_embedding(hit: SearchHit) -> str:
-    return f"{hit.title}. {hit.section}\n{hit.text}"
+    """What the index embedded for the chunk, so a computed vector equals the stored one."""
+    return embedding_text(hit.title, hit.section, hit.text)
 
 
 def lexical_overlap(query: str, passage: str) -> float:
@@ -61,11 +63,15 @@ class _VectorCache:
         self._lock = threading.Lock()
 
     def vectors(self, hits: Sequence[SearchHit], embedder: Embedder) -> np.ndarray:
+        """The hits' own stored vectors where the backend gave them; cached or freshly embedded otherwise."""
         keys = [(embedder.name, hit.chunk_id) for hit in hits]
         with self._lock:
-            found: list[np.ndarray | None] = [self._vectors.get(key) for key in keys]
-            for key, vector in zip(keys, found, strict=True):
-                if vector is not None:
+            found: list[np.ndarray | None] = [
+                hit.vector if hit.vector is not None else self._vectors.get(key)
+                for hit, key in zip(hits, keys, strict=True)
+            ]
+            for key in keys:
+                if key in self._vectors:
                     self._vectors.move_to_end(key)
         missing = [i for i, vector in enumerate(found) if vector is None]
         if missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 import numpy as np
@@ -37,6 +37,8 @@ class SearchHit:
     text: str
     page_start: int | None
     page_end: int | None
+    # The vector stored for the chunk, where the backend holds it in memory (embedded); None otherwise.
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 class SearchBackend(Protocol):

@@ -354,7 +354,7 @@ class EmbeddedSearchBackend:
                     query=query, query_language=language, embedding_languages=self.embedding_languages
                 )
                 fused = fuse(candidates, weights=weights, mode=mode)[:k]
-                return self._hits(connection, fused)
+                return self._hits(connection, snapshot, fused)
             finally:
                 connection.execute("COMMIT")
 
@@ -522,9 +522,11 @@ class EmbeddedSearchBackend:
         return mask
 
     @staticmethod
-    def _hits(connection: sqlite3.Connection, fused: list[tuple[int, float]]) -> list[SearchHit]:
+    def _hits(connection: sqlite3.Connection, snapshot: _Snapshot, fused: list[tuple[int, float]]) -> list[SearchHit]:
         if not fused:
             return []
+        positions = snapshot.positions(np.array([rowid for rowid, _ in fused], dtype=np.int64))
+        vectors = {rowid: snapshot.matrix[position] for (rowid, _), position in zip(fused, positions, strict=True)}
         marks = ",".join("?" * len(fused))
         rows = {
             row[0]: row
@@ -544,6 +546,7 @@ class EmbeddedSearchBackend:
                 text=rows[rowid][5],
                 page_start=rows[rowid][6],
                 page_end=rows[rowid][7],
+                vector=vectors[rowid],
             )
             for rowid, score in fused
             if rowid in rows
