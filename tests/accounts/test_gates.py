@@ -153,3 +153,15 @@ def test_command_actor_must_exist_hold_the_role_and_be_active(dana):
     dana.save()
     with pytest.raises(PermissionDenied):
         command_actor("dana", Role.KNOWLEDGE_ADMIN)
+
+
+def test_the_top_bar_offers_the_audit_log_and_the_evaluation_to_auditors_only(client, charlie, auditor):
+    from django.urls import reverse
+
+    links = (reverse("audit_log"), reverse("evaluation_dashboard"))
+    client.force_login(charlie)
+    page = client.get(reverse("chat")).content.decode()
+    assert not any(f'href="{link}"' in page for link in links)
+    client.force_login(auditor)
+    page = client.get(reverse("chat")).content.decode()
+    assert all(f'href="{link}"' in page for link in links)
