@@ -50,7 +50,7 @@ from accounts.principals import principals_for_user
 from chatbot.models import Message
 from chatbot.rag import retrieval as rag_retrieval
 from chatbot.rag.answer import answer_stream
-from chatbot.rag.citations import clean_citations, judged_sentences
+from chatbot.rag.citations import clean_citations, judged_sentences, strip_citations
 from chatbot.rag.text import content_terms
 from chatbot.services import conversation_delete
 from evaluation.metrics import (
@@ -217,7 +217,7 @@ def _ranking(user: User, query: str, corpus: Corpus) -> list[str]:
 
 
 def _answer_terms(text: str) -> set[str]:
-    return content_terms(clean_citations(text, set())[0])
+    return content_terms(strip_citations(text))
 
 
 def _question_record(gold: GoldQuestion, asked: list[Asked], ranking: list[str]) -> dict[str, Any]:

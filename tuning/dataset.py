@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +21,7 @@ from accounts.gates import require_role
 from accounts.models import User
 from accounts.roles import Role
 from chatbot.models import Feedback, Message
+from chatbot.rag.citations import strip_citations
 from governance.audit import audit_record
 from governance.pii import pseudonymise
 from tuning.models import DatasetSnapshot, ToneExample
@@ -125,11 +125,6 @@ def examples_import(*, path: Path, author: User) -> list[ToneExample]:
     return created
 
 
-# Citation markers point at sources the training prompt does not have: kept, they would teach the adapter
-# to cite sources it was never given.
-_CITATION = re.compile(r"[ \t]*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
-
-
 @transaction.atomic
 def tone_example_from_answer(
     *, feedback_id: int, actor: User, approve: bool, question: str | None = None, answer: str | None = None
@@ -155,7 +150,9 @@ def tone_example_from_answer(
         raise ValidationError("the answer has no question before it")
     example = ToneExample.objects.create(
         question=(question if question is not None else asked.content if asked else "").strip(),
-        answer=(answer if answer is not None else _CITATION.sub("", message.content)).strip(),
+        # Citation markers point at sources the training prompt does not have: kept, they would teach the
+        # adapter to cite sources it was never given.
+        answer=(answer if answer is not None else strip_citations(message.content)).strip(),
         author=actor,
         approved=approve,
         source_message=message,

@@ -22,6 +22,7 @@ SUPPORT_MIN_SHARE = 0.5
 MIN_JUDGED_TERMS = 3
 
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
+_MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern)
 _NUMBER = re.compile(r"\d+")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?)])")
 _DOUBLE_SPACE = re.compile(r"[ \t]{2,}")
@@ -39,6 +40,11 @@ class CitationCheck:
     def supported_share(self) -> float:
         """Share of judged sentences that are supported; 1.0 when nothing could be judged."""
         return 1.0 if not self.judged else (self.judged - len(self.unsupported)) / self.judged
+
+
+def strip_citations(text: str) -> str:
+    """The text with every citation marker (and the spaces before it) removed."""
+    return _MARKER_WITH_SPACE.sub("", text)
 
 
 def clean_citations(text: str, valid: set[int]) -> tuple[str, list[int], list[int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatbot.llm import Passage
-from chatbot.rag.citations import check_citations, clean_citations
+from chatbot.rag.citations import check_citations, clean_citations, strip_citations
 
 VACATION = Passage(
     1,
@@ -63,3 +63,7 @@ def test_uncited_sentences_are_checked_against_the_cited_passages_or_all_of_them
 
 def test_nothing_to_judge_counts_as_fully_supported():
     assert check_citations("Vale.", [VACATION]).supported_share == 1.0
+
+
+def test_strip_citations_removes_every_marker_and_the_spaces_before_it():
+    assert strip_citations("Tienes 23 días [1]. Y más [2, 3]\nfin [ 4 ;5 ]") == "Tienes 23 días. Y más\nfin"
