@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
 import tempfile
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -73,10 +75,15 @@ class RetrievalReport:
     embedding_model: str
     embeddings_computed: int
     embeddings_cached: int
+    # nDCG@k and query count per evidence check of the judgements (see ``judgements_check``); empty when
+    # the folder has no evidence sentences.
+    by_judgement_check: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_query: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         flat = asdict(self)
         metrics = flat.pop("metrics")
+        flat.pop("per_query")
         return {**metrics, **flat}
 
 
@@ -111,6 +118,48 @@ def beir_load(directory: Path, *, split: str = "test") -> BeirDataset:
         queries=queries,
         judgements={query_id: judgements[query_id] for query_id in queries},
     )
+
+
+# -- judgements against evidence ---------------------------------------------------------------------
+JudgementCheck = Literal["agrees", "evidence_elsewhere", "evidence_not_found", "no_evidence"]
+
+
+def _normalised(text: str) -> str:
+    """Compatibility-folded, quotes straightened, whitespace collapsed: evidence copied out of a page must
+    still be found in the page's text after extraction."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u2018", "'")
+    return re.sub(r"\s+", " ", text.replace("\u201c", '"').replace("\u201d", '"')).strip().casefold()
+
+
+def judgements_check(dataset: BeirDataset, directory: Path) -> dict[str, JudgementCheck]:
+    """Whether each query's judged documents hold the evidence its reference answer cites, from the folder's
+    ``answers.jsonl`` (``{_id, evidences: [sentence, ...]}``); empty when there is none.
+
+    ``agrees``: a judged-relevant document contains one of the evidence sentences. ``evidence_elsewhere``:
+    none does, but another document of the corpus does; retrieval that finds the evidence is then scored as
+    a miss, so these queries bound what any system can score. ``evidence_not_found``: no document contains
+    any of them. ``no_evidence``: the answer cites none (typically a question the corpus cannot answer).
+    """
+    path = directory / "answers.jsonl"
+    if not path.is_file():
+        return {}
+    evidences = {str(row["_id"]): [str(e) for e in row.get("evidences") or []] for row in _read_jsonl(path)}
+    if not any(evidences.values()):
+        return {}
+    texts = {entry.corpus_id: _normalised(f"{entry.title}\n{entry.text}") for entry in dataset.corpus}
+    checks: dict[str, JudgementCheck] = {}
+    for query_id, grades in dataset.judgements.items():
+        sentences = [_normalised(sentence) for sentence in evidences.get(query_id, []) if sentence.strip()]
+        if not sentences:
+            checks[query_id] = "no_evidence"
+            continue
+        holding = {doc for doc, text in texts.items() if any(sentence in text for sentence in sentences)}
+        relevant = {doc for doc, grade in grades.items() if grade > 0}
+        if holding & relevant:
+            checks[query_id] = "agrees"
+        else:
+            checks[query_id] = "evidence_elsewhere" if holding else "evidence_not_found"
+    return checks
 
 
 # -- embeddings ----------------------------------------------------------------------------------------
@@ -328,6 +377,30 @@ def retrieval_evaluate(
         f"recall@{RECALL_DEPTH}": mean(recall_at, RECALL_DEPTH),
         f"mrr@{k}": mean(mrr_at, k),
     }
+    checks = judgements_check(dataset, directory)
+    ndcg = {query_id: round(ndcg_at(rankings[query_id], dataset.judgements[query_id], k), 4) for query_id in query_ids}
+    per_query = [
+        {
+            "query": query_id,
+            f"ndcg@{k}": ndcg[query_id],
+            "first_relevant_rank": next(
+                (
+                    rank
+                    for rank, doc in enumerate(rankings[query_id], start=1)
+                    if dataset.judgements[query_id].get(doc, 0) > 0
+                ),
+                None,
+            ),
+            "judged": sorted(doc for doc, grade in dataset.judgements[query_id].items() if grade > 0),
+            "ranked": rankings[query_id][:k],
+            **({"judgement_check": checks[query_id]} if checks else {}),
+        }
+        for query_id in query_ids
+    ]
+    by_check: dict[str, dict[str, float]] = {}
+    for check in sorted(set(checks.values())):
+        values = [ndcg[query_id] for query_id in query_ids if checks[query_id] == check]
+        by_check[check] = {"queries": len(values), f"ndcg@{k}": round(float(np.mean(values)), 4)}
     return RetrievalReport(
         dataset=dataset.name,
         backend=backend_name,
@@ -343,4 +416,6 @@ def retrieval_evaluate(
         embedding_model=model.name,
         embeddings_computed=embedder.computed_for_corpus,
         embeddings_cached=embedder.cached_for_corpus,
+        by_judgement_check=by_check,
+        per_query=per_query,
     )

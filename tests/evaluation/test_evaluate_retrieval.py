@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluation.retrieval import beir_load
+from evaluation.retrieval import beir_load, judgements_check
 
 CORPUS = [
     {"_id": "vac", "title": "Vacation policy", "text": "Full-time staff get 23 working days of paid vacation a year."},
@@ -56,3 +56,47 @@ def test_the_command_prints_and_writes_every_figure(beir, tmp_path, mode, capsys
 def test_a_folder_that_is_not_beir_is_refused(tmp_path):
     with pytest.raises(CommandError, match="not a BEIR folder"):
         call_command("evaluate_retrieval", "--beir", str(tmp_path))
+
+
+def _answers(beir: Path, rows: list[dict[str, object]]) -> None:
+    (beir / "answers.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+
+
+def test_judgements_are_checked_against_the_evidence_sentences(beir):
+    # q1's evidence is in its judged page; q2 is judged relevant to the laptop page but its evidence (with
+    # curly quotes and other spacing than the page) is the company-car sentence: a mislabelled judgement.
+    _answers(
+        beir,
+        [
+            {"_id": "q1", "evidences": ["Full-time staff get 23 working  days of paid vacation a year."]},
+            {"_id": "q2", "evidences": ["Company cars are assigned to the sales team for client visits."]},
+        ],
+    )
+    assert judgements_check(beir_load(beir), beir) == {"q1": "agrees", "q2": "evidence_elsewhere"}
+
+    _answers(beir, [{"_id": "q1", "evidences": ["Nothing of this is in the corpus."]}, {"_id": "q2", "evidences": []}])
+    assert judgements_check(beir_load(beir), beir) == {"q1": "evidence_not_found", "q2": "no_evidence"}
+
+
+def test_a_folder_without_evidence_is_not_checked(beir):
+    assert judgements_check(beir_load(beir), beir) == {}
+    _answers(beir, [{"_id": "q1", "answers": ["23 days"]}])
+    assert judgements_check(beir_load(beir), beir) == {}
+
+
+def test_per_query_figures_and_the_check_reach_the_output(beir, tmp_path, capsys):
+    _answers(
+        beir,
+        [
+            {"_id": "q1", "evidences": ["Full-time staff get 23 working days of paid vacation a year."]},
+            {"_id": "q2", "evidences": ["Company cars are assigned to the sales team for client visits."]},
+        ],
+    )
+    lines = tmp_path / "queries.jsonl"
+    call_command("evaluate_retrieval", "--beir", str(beir), "--per-query", str(lines), "--no-embedding-cache")
+    rows = {row["query"]: row for row in map(json.loads, lines.read_text().splitlines())}
+    assert rows["q1"]["judged"] == ["vac"] and rows["q1"]["ranked"][0] == "vac"
+    assert rows["q1"]["first_relevant_rank"] == 1 and rows["q1"]["ndcg@10"] == pytest.approx(1.0)
+    assert rows["q2"]["judgement_check"] == "evidence_elsewhere"
+    out = capsys.readouterr().out
+    assert "agrees" in out and "evidence_elsewhere" in out

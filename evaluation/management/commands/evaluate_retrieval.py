@@ -1,5 +1,6 @@
 """``python manage.py evaluate_retrieval --beir DIR [--mode bm25|dense|hybrid] [--backend embedded|elasticsearch]
-[--k 10] [--json FILE]``: retrieval quality and speed on a BEIR-layout folder (see evaluation/retrieval.py)."""
+[--k 10] [--json FILE] [--per-query FILE]``: retrieval quality and speed on a BEIR-layout folder (see
+evaluation/retrieval.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--backend", choices=("embedded", "elasticsearch"), default="embedded")
         parser.add_argument("--k", type=int, default=10, help="cut-off of nDCG, recall and MRR (recall@100 always)")
         parser.add_argument("--json", type=Path, help="also write the figures to this file")
+        parser.add_argument(
+            "--per-query",
+            type=Path,
+            help="also write one JSON line per query: its nDCG, first relevant rank, judged and ranked documents",
+        )
         parser.add_argument(
             "--no-embedding-cache",
             action="store_true",
@@ -51,6 +57,14 @@ class Command(BaseCommand):
         figures = report.as_dict()
         width = max(len(key) for key in figures)
         for key, value in figures.items():
-            self.stdout.write(f"{key:<{width}}  {value}")
+            if key != "by_judgement_check":
+                self.stdout.write(f"{key:<{width}}  {value}")
+        if report.by_judgement_check:
+            self.stdout.write("judged documents against the evidence sentences of answers.jsonl:")
+            for check, values in report.by_judgement_check.items():
+                self.stdout.write(f"  {check:<20}  " + "  ".join(f"{name} {value}" for name, value in values.items()))
+        if options["per_query"]:
+            lines = (json.dumps(row) + "\n" for row in report.per_query)
+            options["per_query"].write_text("".join(lines), encoding="utf-8")
         if options["json"]:
             options["json"].write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
