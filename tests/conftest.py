@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import Group
+from django.db import connections
 
 from accounts.models import User
 from ingestion.models import Document
@@ -32,6 +33,16 @@ def _fresh_thread_sensitive_executor() -> None:
 
 
 os.register_at_fork(after_in_child=_fresh_thread_sensitive_executor)
+
+
+@pytest.fixture(autouse=True)
+def _close_thread_sensitive_connections() -> Iterator[None]:
+    """Close the connection a test's thread-sensitive async database calls left open. Django's async ORM
+    (``aget``, ``asave``) never closes it, and Channels' ``database_sync_to_async`` does not either while
+    its test communicator is driving a consumer; both run on asgiref's one shared thread, whose connection
+    then still held PostgreSQL's test database when pytest-django dropped it."""
+    yield
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
 
 
 def make_user(username: str, *groups: str, is_staff: bool = False) -> User:
