@@ -41,7 +41,8 @@ run: install
 	$(BIN)/python scripts/run_local.py
 
 # The whole suite twice: on embedded defaults (SQLite, in-memory layers), then on the production path
-# (PostgreSQL and Redis on 127.0.0.1) for everything but the browser tests.
+# (PostgreSQL with a connection pool, as docker-compose runs it, and Redis on 127.0.0.1) for everything but
+# the browser tests.
 test: install lint test-embedded test-production
 
 lint: install
@@ -53,4 +54,4 @@ test-embedded: install install-llama-server
 	$(BIN)/pytest
 
 test-production: install
-	DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not e2e"
+	DATABASE_URL=$(PG_TEST_URL) DATABASE_POOL_MAX_SIZE=8 REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not e2e"

@@ -66,7 +66,8 @@ def bench_environment() -> tuple[dict[str, str], str]:
             if not admin.execute("SELECT 1 FROM pg_database WHERE datname = 'faro_bench'").fetchone():
                 admin.execute("CREATE DATABASE faro_bench")
         env["DATABASE_URL"] = PG_BENCH_URL
-        path.append("PostgreSQL (faro_bench)")
+        pool = env.get("DATABASE_POOL_MAX_SIZE") or "0"
+        path.append(f"PostgreSQL (faro_bench, pool of {pool})" if pool != "0" else "PostgreSQL (faro_bench, no pool)")
     else:
         path.append("SQLite (no PostgreSQL on 127.0.0.1:5432)")
     if reachable(6379):

@@ -116,6 +116,19 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+# PostgreSQL: a psycopg connection pool of at most this many connections per process (0: none, a
+# connection per call). The chat's database calls run on many executor threads at once (chatbot/db.py);
+# the pool saves each of them a connection set-up (README "Measured speed"). Django keeps pooled
+# connections itself, so the pool replaces DATABASE_CONN_MAX_AGE.
+DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ImproperlyConfigured("DATABASE_POOL_MAX_SIZE and DATABASE_CONN_MAX_AGE cannot both be set")
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_MAX_SIZE,
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file-backed test database, so a live server process can share it in browser tests.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test-faro.sqlite3")}

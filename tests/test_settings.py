@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -52,6 +56,10 @@ def test_production_path_uses_postgresql_and_redis_when_configured():
     from config.celery import app
 
     assert connection.vendor == "postgresql"
+    if os.environ.get("DATABASE_POOL_MAX_SIZE", "0") != "0":
+        pool = getattr(connection, "pool", None)  # the PostgreSQL backend's; not on the base class
+        assert pool is not None, "DATABASE_POOL_MAX_SIZE is set: connections come from a pool"
+        assert pool.max_size == int(os.environ["DATABASE_POOL_MAX_SIZE"])
     assert os.environ.get("REDIS_URL"), "the production run sets REDIS_URL too"
     layer = get_channel_layer()
     assert type(layer).__name__ == "RedisChannelLayer"
@@ -59,3 +67,27 @@ def test_production_path_uses_postgresql_and_redis_when_configured():
     async_to_sync(layer.send)(channel, {"type": "ping"})
     assert async_to_sync(layer.receive)(channel) == {"type": "ping"}
     assert app.conf.broker_url == os.environ["REDIS_URL"]
+
+
+def _database_settings(**environment: str) -> subprocess.CompletedProcess[str]:
+    """``DATABASES["default"]`` as config/settings.py builds it from this environment (a fresh process)."""
+    code = "import json, config.settings as s; print(json.dumps(s.DATABASES['default'], default=str))"
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("DATABASE_")}
+    env = {**inherited, "DJANGO_SETTINGS_MODULE": "config.settings", **environment}
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_pool_is_configured_for_postgresql_only_and_never_beside_persistent_connections():
+    postgres = "postgres://faro@db.example:5432/faro"
+    pooled = _database_settings(DATABASE_URL=postgres, DATABASE_POOL_MAX_SIZE="12")
+    assert pooled.returncode == 0, pooled.stderr
+    assert json.loads(pooled.stdout)["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 12, "timeout": 10.0}
+
+    unpooled = _database_settings(DATABASE_URL=postgres, DATABASE_POOL_MAX_SIZE="0")
+    assert "pool" not in json.loads(unpooled.stdout).get("OPTIONS", {})
+    sqlite = _database_settings(DATABASE_URL="sqlite:///tmp/faro-settings-test.sqlite3", DATABASE_POOL_MAX_SIZE="12")
+    assert "pool" not in json.loads(sqlite.stdout)["OPTIONS"]
+
+    both = _database_settings(DATABASE_URL=postgres, DATABASE_POOL_MAX_SIZE="12", DATABASE_CONN_MAX_AGE="60")
+    assert both.returncode != 0 and "cannot both be set" in both.stderr
