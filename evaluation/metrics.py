@@ -27,11 +27,14 @@ def recall_at(ranked: Sequence[str], judgements: Mapping[str, int], k: int) -> f
     return len(relevant.intersection(ranked[:k])) / len(relevant)
 
 
+def first_relevant_rank(ranked: Sequence[str], judgements: Mapping[str, int]) -> int | None:
+    """The rank (from 1) of the first relevant document, ``None`` when none is ranked."""
+    return next((rank for rank, doc in enumerate(ranked, start=1) if judgements.get(doc, 0) > 0), None)
+
+
 def mrr_at(ranked: Sequence[str], judgements: Mapping[str, int], k: int) -> float:
-    for rank, doc in enumerate(ranked[:k], start=1):
-        if judgements.get(doc, 0) > 0:
-            return 1.0 / rank
-    return 0.0
+    rank = first_relevant_rank(ranked[:k], judgements)
+    return 0.0 if rank is None else 1.0 / rank
 
 
 def percentile(values: Sequence[float], share: float) -> float:

@@ -31,7 +31,7 @@ import numpy as np
 from django.conf import settings
 from tqdm import tqdm
 
-from evaluation.metrics import mrr_at, ndcg_at, percentile, recall_at
+from evaluation.metrics import first_relevant_rank, mrr_at, ndcg_at, percentile, recall_at
 from ingestion.embed import Embedder, get_embedder
 from ingestion.parse import Block, ParsedDocument
 from ingestion.search import SearchBackend
@@ -383,14 +383,7 @@ def retrieval_evaluate(
         {
             "query": query_id,
             f"ndcg@{k}": ndcg[query_id],
-            "first_relevant_rank": next(
-                (
-                    rank
-                    for rank, doc in enumerate(rankings[query_id], start=1)
-                    if dataset.judgements[query_id].get(doc, 0) > 0
-                ),
-                None,
-            ),
+            "first_relevant_rank": first_relevant_rank(rankings[query_id], dataset.judgements[query_id]),
             "judged": sorted(doc for doc, grade in dataset.judgements[query_id].items() if grade > 0),
             "ranked": rankings[query_id][:k],
             **({"judgement_check": checks[query_id]} if checks else {}),

@@ -8,6 +8,7 @@ import pytest
 
 from evaluation.metrics import (
     citation_precision,
+    first_relevant_rank,
     hit_at,
     jaccard,
     mean,
@@ -46,6 +47,8 @@ def test_recall_and_mrr():
     assert mrr_at(["x", "y", "d3"], JUDGED, 10) == pytest.approx(1 / 3)
     assert mrr_at(["x", "y", "d3"], JUDGED, 2) == 0.0
     assert recall_at(["x"], {"x": 0}, 10) == 0.0
+    assert first_relevant_rank(["x", "y", "d3"], JUDGED) == 3
+    assert first_relevant_rank(["x", "y"], JUDGED) is None
 
 
 def test_percentile_interpolates_like_numpy():
