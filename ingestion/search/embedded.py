@@ -7,7 +7,9 @@
 - **Vectors**: float32 rows held in memory, loaded lazily and *incrementally* when another writer changed
   the index (rowids only grow, so a new version costs the new rows, not a reload), ranked by exact cosine.
 - **Access**: per-principal row sets cached per index version; a query ORs its principals' sets into one
-  mask that filters both lists before ranking.
+  mask that filters both lists before ranking. A search reads one SQLite transaction and uses the in-memory
+  snapshot of exactly that transaction's version (immutable; the shared one only moves forward), and a
+  rowid is mapped to a row only when the snapshot holds it (tests/ingestion/test_search_embedded_concurrency.py).
 - **Fusion**: ``ingestion.search.fusion.fuse``, shared with the Elasticsearch backend.
 
 Writes are one SQLite transaction each, bumping ``meta.version``; a search reads one snapshot for both lists.
@@ -139,10 +141,11 @@ def _fitted(blob: bytes, width: int) -> np.ndarray:
     return vector if len(vector) == width else np.zeros(width, dtype=np.float32)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Snapshot:
-    """The vectors and access sets of one index version. ``rowids`` is sorted; row i of ``matrix`` is its
-    vector. Access sets are filled lazily; a new version starts new ones."""
+    """The vectors and access sets of exactly one index version, never changed once built (a newer version
+    gets a new snapshot). ``rowids`` is sorted; row i of ``matrix`` is its vector; both are read-only arrays.
+    The access caches hold only sets read in a transaction of this same version."""
 
     version: int
     rowids: np.ndarray
@@ -151,8 +154,22 @@ class _Snapshot:
     principal_rows: dict[str, np.ndarray] = field(default_factory=dict)
     union_masks: OrderedDict[frozenset[str], np.ndarray] = field(default_factory=OrderedDict)
 
-    def positions(self, rowids: np.ndarray) -> np.ndarray:
-        return np.searchsorted(self.rowids, rowids)
+    def __post_init__(self) -> None:
+        self.rowids.flags.writeable = False
+        self.matrix.flags.writeable = False
+
+    def positions(self, rowids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each rowid sits in this snapshot, and whether it is there at all: a rowid the snapshot
+        lacks must never borrow the position of the row after it."""
+        positions = np.searchsorted(self.rowids, rowids)
+        inside = positions < len(self.rowids)
+        present = np.zeros(len(rowids), dtype=bool)
+        present[inside] = self.rowids[positions[inside]] == rowids[inside]
+        return np.where(present, positions, 0), present
+
+
+def _empty_snapshot() -> _Snapshot:
+    return _Snapshot(-1, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
 
 
 class EmbeddedSearchBackend:
@@ -165,7 +182,7 @@ class EmbeddedSearchBackend:
         self.embedding_languages = embedding_languages
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._snapshot = _Snapshot(-1, np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32))
+        self._snapshot = _empty_snapshot()
         self._ensure_schema()
 
     @classmethod
@@ -334,9 +351,8 @@ class EmbeddedSearchBackend:
             return []
         language = detect_language(query)
         with self._connection() as connection:
-            connection.execute("BEGIN")  # one snapshot for both lists and the hits
+            snapshot = self._begin(connection)  # one read transaction for both lists and the hits
             try:
-                snapshot = self._current(connection)
                 allowed = self._allowed(connection, snapshot, principals)
                 if not allowed.any():
                     return []
@@ -391,9 +407,10 @@ class EmbeddedSearchBackend:
         semantic = {int(snapshot.rowids[i]): float(scores[i]) for i in best}
         cosine = dict(semantic)
         if lexical:
-            positions = snapshot.positions(np.fromiter(lexical, dtype=np.int64, count=len(lexical)))
-            for rowid, position in zip(lexical, positions, strict=True):
-                cosine.setdefault(rowid, float(scores[position]))
+            positions, present = snapshot.positions(np.fromiter(lexical, dtype=np.int64, count=len(lexical)))
+            for rowid, position, there in zip(lexical, positions, present, strict=True):
+                if there:  # always: lexical rows were kept only when allowed, so present
+                    cosine.setdefault(rowid, float(scores[position]))
         return Candidates(lexical=lexical, semantic=semantic, cosine=cosine)
 
     @staticmethod
@@ -448,21 +465,39 @@ class EmbeddedSearchBackend:
             if not rows:
                 return {}
             rowids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-            keep = allowed[snapshot.positions(rowids)]
+            positions, present = snapshot.positions(rowids)
+            keep = present & allowed[positions]
             found = {int(rowid): float(row[1]) for rowid, row, ok in zip(rowids, rows, keep, strict=True) if ok}
             if len(found) >= depth or len(rows) < limit:
                 return dict(list(found.items())[:depth])
             limit *= 4
 
     # -- snapshot of vectors and access sets -------------------------------------------------------
-    def _current(self, connection: sqlite3.Connection) -> _Snapshot:
-        """The in-memory snapshot for the version this transaction reads, brought up to date if needed."""
-        version = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
-        with self._lock:
-            snapshot = self._snapshot
-            if snapshot.version != version:
-                snapshot = self._snapshot = self._refresh(connection, snapshot, version)
-            return snapshot
+    def _begin(self, connection: sqlite3.Connection) -> _Snapshot:
+        """Open the read transaction of a search and return the snapshot of exactly the version it reads.
+
+        The shared snapshot only moves forward: a transaction that reads an older version than the one held
+        (it began before a write that another search has already loaded) ends and reads again, which sees at
+        least the held version. Loading forward from an older snapshot is exact (rowids only grow, so the
+        rows to add are those past the newest one held); loading backwards is not, so it never happens."""
+        for attempt in range(3):
+            connection.execute("BEGIN")
+            try:
+                version = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+                with self._lock:
+                    held = self._snapshot
+                    if held.version == version:
+                        return held
+                    if held.version < version or attempt == 2:
+                        # attempt 2: the version went back (the index file was replaced): load it whole.
+                        base = held if held.version < version else _empty_snapshot()
+                        snapshot = self._snapshot = self._refresh(connection, base, version)
+                        return snapshot
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        raise AssertionError("unreachable: the third attempt always loads")
 
     @staticmethod
     def _refresh(connection: sqlite3.Connection, previous: _Snapshot, version: int) -> _Snapshot:
@@ -513,8 +548,12 @@ class EmbeddedSearchBackend:
                     ],
                     dtype=np.int64,
                 )
-                rows = snapshot.principal_rows[principal] = snapshot.positions(rowids)
+                positions, present = snapshot.positions(rowids)
+                rows = positions[present]
+                with self._lock:
+                    snapshot.principal_rows[principal] = rows
             mask[rows] = True
+        mask.flags.writeable = False
         with self._lock:
             snapshot.union_masks[principals] = mask
             while len(snapshot.union_masks) > _UNION_CACHE_SIZE:
@@ -525,8 +564,12 @@ class EmbeddedSearchBackend:
     def _hits(connection: sqlite3.Connection, snapshot: _Snapshot, fused: list[tuple[int, float]]) -> list[SearchHit]:
         if not fused:
             return []
-        positions = snapshot.positions(np.array([rowid for rowid, _ in fused], dtype=np.int64))
-        vectors = {rowid: snapshot.matrix[position] for (rowid, _), position in zip(fused, positions, strict=True)}
+        positions, present = snapshot.positions(np.array([rowid for rowid, _ in fused], dtype=np.int64))
+        vectors = {
+            rowid: snapshot.matrix[position]
+            for (rowid, _), position, there in zip(fused, positions, present, strict=True)
+            if there
+        }
         marks = ",".join("?" * len(fused))
         rows = {
             row[0]: row
@@ -549,5 +592,5 @@ class EmbeddedSearchBackend:
                 vector=vectors[rowid],
             )
             for rowid, score in fused
-            if rowid in rows
+            if rowid in rows and rowid in vectors
         ]
