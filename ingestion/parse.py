@@ -47,7 +47,8 @@ OCR_MIN_CHARACTERS = 8  # letters or digits; fewer is noise read from a photo or
 # bound the real work.
 ZIP_MAX_MEMBERS = 5_000
 ZIP_MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
-ZIP_MAX_RATIO = 100  # for members over 1 MB; real DOCX XML compresses ~10x
+ZIP_MAX_RATIO = 100  # real DOCX XML compresses ~10x
+ZIP_RATIO_FROM_BYTES = 1024 * 1024  # the ratio applies to the whole archive and to each member beyond this size
 
 # "3. Solicitud", "3.2 Plazos", "Section 4 - Returns" style headings in text without markup.
 _NUMBERED_HEADING = re.compile(r"^(\d+(\.\d+)*\.?)\s+[A-ZÁÉÍÓÚÑ¿¡][^\n]{0,60}$")
@@ -466,10 +467,15 @@ def zip_check(path: Path, *, label: str) -> list[zipfile.ZipInfo]:
     if len(members) > ZIP_MAX_MEMBERS:
         raise ParseError(f"The {label} file holds {len(members):,} files (at most {ZIP_MAX_MEMBERS:,}).")
     total = sum(member.file_size for member in members)
+    # The whole archive too: many members just under the threshold must not add up to a bomb.
     inflated = [
-        m for m in members if m.file_size > 1024 * 1024 and m.file_size > ZIP_MAX_RATIO * max(1, m.compress_size)
+        size > ZIP_RATIO_FROM_BYTES and size > ZIP_MAX_RATIO * max(1, compressed)
+        for size, compressed in [
+            (total, path.stat().st_size),
+            *((member.file_size, member.compress_size) for member in members),
+        ]
     ]
-    if total > ZIP_MAX_UNCOMPRESSED_BYTES or inflated:
+    if total > ZIP_MAX_UNCOMPRESSED_BYTES or any(inflated):
         raise ParseError(
             f"The {label} file would expand to {total / (1024 * 1024):,.0f} MB when unpacked "
             f"(limit {ZIP_MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MB, compression at most {ZIP_MAX_RATIO}:1): "

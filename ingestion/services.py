@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 import time
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,11 +37,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.principals import principals_for_document
 from governance.audit import audit_record
+from ingestion.archive import UploadItem, archive_expand
 from ingestion.chunk import ChunkData, chunk_document, embedding_text
 from ingestion.embed import get_embedder
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document
-from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file, zip_check
+from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file
 from ingestion.progress import progress_publish, progress_report, progress_started
 from ingestion.search import IndexedChunk, get_search_backend
 
@@ -193,41 +192,10 @@ def document_file_changed(*, document: Document, new_version: bool) -> None:
     document.refresh_from_db(fields=["original_name", "checksum", "size_bytes", "version"])
 
 
-@dataclass(frozen=True)
-class UploadItem:
-    """One file to register: where it is now, and the name it had."""
-
-    path: Path
-    name: str
-
-
 @dataclass
 class UploadSummary:
     documents: list[Document] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
-
-
-def archive_expand(path: Path, destination: Path) -> tuple[list[UploadItem], list[tuple[str, str]]]:
-    """The supported files inside a ZIP archive, extracted under ``destination`` (zip-bomb checked)."""
-    try:
-        members = zip_check(path, label="ZIP")
-    except ParseError as error:
-        return [], [(path.name, str(error))]
-    items: list[UploadItem] = []
-    skipped: list[tuple[str, str]] = []
-    with zipfile.ZipFile(path) as archive:
-        for number, member in enumerate(members):
-            name = Path(member.filename).name
-            if member.is_dir() or not name or name.startswith(".") or "__MACOSX" in member.filename:
-                continue
-            if Path(name).suffix.lower() not in SUPPORTED_EXTENSIONS:
-                skipped.append((member.filename, f"Unsupported file type {Path(name).suffix or '(none)'}."))
-                continue
-            target = destination / f"{number}-{name}"
-            with archive.open(member) as source, target.open("wb") as out:
-                shutil.copyfileobj(source, out)
-            items.append(UploadItem(target, name))
-    return items, skipped
 
 
 def documents_register_upload(
@@ -248,7 +216,7 @@ def documents_register_upload(
         queue: list[UploadItem] = []
         for item in items:
             if item.name.lower().endswith(".zip"):
-                expanded, skipped = archive_expand(item.path, Path(scratch))
+                expanded, skipped = archive_expand(item.path, Path(scratch), name=item.name)
                 queue.extend(expanded)
                 summary.skipped.extend(skipped)
             elif Path(item.name).suffix.lower() in SUPPORTED_EXTENSIONS:
