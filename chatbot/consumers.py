@@ -47,17 +47,19 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.task: asyncio.Task[None] | None = None
         self.stop: asyncio.Event | None = None
         user = self.scope.get("user")
+        # Accepted first, then closed: a close before accept is a failed handshake to the browser, which
+        # never learns the code and reconnects forever; 4401 tells the page to send the person to sign in.
+        await self.accept()
         if user is None or not user.is_authenticated or not user.is_active:
             await self.close(code=4401)
-            return
-        await self.accept()
 
     async def disconnect(self, code: int) -> None:
         if self.task is not None and not self.task.done():
             self.task.cancel()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        # Size and syntax are checked here, before JSON decoding, so a bad frame gets an error, not a crash.
+        # Size and syntax are checked here, before JSON decoding, so a bad frame gets an error, not a crash:
+        # whatever a frame holds, it is answered and the socket lives on.
         if text_data is None:
             await self.send_json(error("invalid", "Send JSON text messages."))
             return
@@ -68,8 +70,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = json.loads(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
             await self.send_json(error("invalid", "Send JSON text messages."))
+            return
+        if not isinstance(content, dict):
+            await self.send_json(error("invalid", "Send a JSON object with a type."))
             return
         await self.receive_json(content)
 

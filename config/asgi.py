@@ -7,19 +7,17 @@ django_asgi_app = get_asgi_application()  # set up Django before importing consu
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chatbot.routing import websocket_urlpatterns  # noqa: E402
 from ingestion.routing import websocket_urlpatterns as ingestion_websocket_urlpatterns  # noqa: E402
 from ops.metrics import WebsocketMetricsMiddleware  # noqa: E402
+from ops.origins import SiteOriginValidator  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": WebsocketMetricsMiddleware(
-            AllowedHostsOriginValidator(
-                AuthMiddlewareStack(URLRouter(websocket_urlpatterns + ingestion_websocket_urlpatterns))
-            )
+            SiteOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns + ingestion_websocket_urlpatterns)))
         ),
     }
 )

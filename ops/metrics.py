@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from django.conf import settings
 from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
@@ -64,12 +65,16 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def _event_type(text: object) -> tuple[str | None, dict[str, Any]]:
-    if not isinstance(text, str):
+def _event_type(text: object, *, max_chars: int | None = None) -> tuple[str | None, dict[str, Any]]:
+    """The frame's ``type``, or ``None`` for anything else. Observing never fails a socket: frames over
+    ``max_chars`` are not parsed (the consumer refuses a client's oversized frame itself), and whatever
+    else a frame holds (nesting deeper than the parser's stack raises RecursionError) is the consumer's
+    to answer."""
+    if not isinstance(text, str) or (max_chars is not None and len(text) > max_chars):
         return None, {}
     try:
         event = json.loads(text)
-    except ValueError:
+    except Exception:
         return None, {}
     if not isinstance(event, dict):
         return None, {}
@@ -96,7 +101,10 @@ class WebsocketMetricsMiddleware:
         async def receive_observed() -> Message:
             nonlocal asked_at, first_piece_seen
             message = await receive()
-            if message.get("type") == "websocket.receive" and _event_type(message.get("text"))[0] == "ask":
+            if (
+                message.get("type") == "websocket.receive"
+                and _event_type(message.get("text"), max_chars=settings.CHAT_MAX_MESSAGE_BYTES)[0] == "ask"
+            ):
                 asked_at, first_piece_seen = time.perf_counter(), False
             return message
 

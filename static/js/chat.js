@@ -35,9 +35,12 @@
     socket.addEventListener("open", () => { status.textContent = ""; retryDelay = 500; setBusy(false); });
     socket.addEventListener("close", (event) => {
       if (event.code === 4401) {
-        // Signed out, expired or disabled: the page (behind the login) takes it from here.
+        // Signed out, expired or disabled (the server accepts and closes with 4401, whether the socket was
+        // open or just opening): never reconnect, send the person to sign in and back to this page.
         status.textContent = strings.unauthenticated;
-        window.setTimeout(() => window.location.reload(), 1500);
+        send.disabled = true;
+        const next = encodeURIComponent(window.location.pathname + window.location.search);
+        window.setTimeout(() => window.location.assign(`${urls.login}?next=${next}`), 1500);
         return;
       }
       if (current) {

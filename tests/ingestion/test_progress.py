@@ -29,6 +29,7 @@ def session_cookie(user) -> str:
 async def connect(user) -> tuple[bool, WebsocketCommunicator]:
     cookie = await database_sync_to_async(session_cookie)(user)
     headers = [
+        (b"host", b"localhost"),
         (b"origin", b"http://localhost"),
         (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
         (b"accept-language", b"en-US,en;q=0.8"),
