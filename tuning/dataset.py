@@ -23,7 +23,7 @@ from accounts.roles import Role
 from chatbot.models import Feedback, Message
 from chatbot.rag.citations import strip_citations
 from governance.audit import audit_record
-from governance.pii import pseudonymise
+from governance.pii import pseudonymise_all
 from tuning.models import DatasetSnapshot, ToneExample
 
 ExampleInput = ToneExample | Mapping[str, str]
@@ -85,8 +85,8 @@ def snapshot_create(
         question, answer = _as_pair(example)
         if not question.strip() or not answer.strip():
             raise ValidationError("every example needs a question and an answer")
-        clean_question = pseudonymise(question, key=key, known_names=names)
-        clean_answer = pseudonymise(answer, key=key, known_names=names)
+        # Together, so a person named in full in the question and by first name in the answer is one.
+        clean_question, clean_answer = pseudonymise_all([question, answer], key=key, known_names=names)
         found = clean_question.replaced + clean_answer.replaced
         replaced.update(found)
         with_pii += bool(found)
