@@ -6,6 +6,7 @@ Every secret may also be given as ``<NAME>_FILE`` pointing at a file (Docker/Kub
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -97,3 +98,49 @@ def env_map(name: str) -> dict[str, str]:
             raise ImproperlyConfigured(f"{name}: {item!r} is not key=value")
         mapping[key.strip()] = value.strip()
     return mapping
+
+
+# Keys of keyed hashes (pseudonyms, the audit chain) that must never key anything: the public development
+# defaults of earlier versions and the usual placeholders.
+KNOWN_KEYS = frozenset(
+    {"dev-only-pseudonym-key", "dev-only-insecure-key", "changeme", "change-me", "change_me", "secret", "password"}
+)
+KEY_MIN_CHARS = 32
+
+
+def key_or_generated(name: str, value: str | None, *, debug: bool, dev_file: Path, required: bool) -> str | None:
+    """The secret key ``value`` read for ``name`` (``env_secret``), checked.
+
+    In development (``debug``) an unset key is generated once at random into ``dev_file`` and read from
+    there afterwards, so no public default ever keys a hash. With ``debug`` off a known, short (under
+    ``KEY_MIN_CHARS``) or repetitive key is refused, and so is an unset one when ``required``.
+    """
+    if value is None:
+        if debug:
+            return _generated_key(dev_file)
+        if required:
+            raise ImproperlyConfigured(f"{name} (or {name}_FILE) is required when DEBUG is off")
+        return None
+    if not debug:
+        if value.strip().lower() in KNOWN_KEYS:
+            raise ImproperlyConfigured(f"{name} is a published default: generate one (deploy/init-secrets.sh)")
+        if len(value) < KEY_MIN_CHARS or len(set(value)) < 8:
+            raise ImproperlyConfigured(
+                f"{name} is too weak: at least {KEY_MIN_CHARS} random characters (openssl rand -hex 32)"
+            )
+    return value
+
+
+def _generated_key(path: Path) -> str:
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}")
+        temporary.write_text(secrets.token_hex(32), encoding="utf-8")
+        temporary.chmod(0o600)
+        try:
+            os.link(temporary, path)  # atomic: of two processes starting at once, one key wins
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
+    return path.read_text(encoding="utf-8").strip()

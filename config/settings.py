@@ -24,6 +24,7 @@ from config.env import (
     env_optional,
     env_secret,
     env_str,
+    key_or_generated,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -295,8 +296,26 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF, *env_list("CSP_FORM_ACTION", [])],
     }
 }
-# Key of the keyed pseudonyms in tone-tuning datasets (governance.pii); unset with DEBUG off: no snapshots.
-PSEUDONYM_KEY = env_secret("PSEUDONYM_KEY") or ("dev-only-pseudonym-key" if DEBUG else None)
+# Key of the keyed pseudonyms in tone-tuning datasets and audited text (governance.pii); unset with DEBUG off:
+# no snapshots, and audit events keep only keyed digests of text. In development a random key is generated
+# into DATA_DIR once; with DEBUG off a published, short or repetitive key is refused (config/env.py).
+PSEUDONYM_KEY = key_or_generated(
+    "PSEUDONYM_KEY", env_secret("PSEUDONYM_KEY"), debug=DEBUG, dev_file=DATA_DIR / "keys" / "pseudonym", required=False
+)
+# Key of the audit trail (governance/audit.py): its hash chain, the signatures of its checkpoints and the
+# digests of audited text are HMACs with keys derived from it. Kept out of the database, so nobody who can
+# only write the database can re-hash the chain; required when DEBUG is off.
+AUDIT_KEY = key_or_generated(
+    "AUDIT_KEY", env_secret("AUDIT_KEY"), debug=DEBUG, dev_file=DATA_DIR / "keys" / "audit", required=True
+)
+# Checkpoints of the chain's head, outside the database: lines appended to this file and logged (logger
+# governance.audit). Written every AUDIT_CHECKPOINT_MINUTES by Celery beat, after every AUDIT_CHECKPOINT_EVERY
+# events (0: not by count) and by `manage.py audit_checkpoint`; `audit_verify` checks the chain against them.
+AUDIT_CHECKPOINT_FILE = Path(env_str("AUDIT_CHECKPOINT_FILE", str(DATA_DIR / "audit" / "checkpoints.jsonl")))
+AUDIT_CHECKPOINT_EVERY = env_int("AUDIT_CHECKPOINT_EVERY", 1000)
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", 10)
+if AUDIT_CHECKPOINT_EVERY < 0 or AUDIT_CHECKPOINT_MINUTES < 1:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_EVERY must be 0 or more, AUDIT_CHECKPOINT_MINUTES 1 or more")
 # Store chat questions, answers and feedback comments pseudonymised (governance.privacy); audit events
 # always hold pseudonymised text (or only its hash when there is no key).
 PSEUDONYMISE_CHAT_LOGS = env_bool("PSEUDONYMISE_CHAT_LOGS", False)
@@ -313,6 +332,7 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "chatbot.tasks.apply_retention", "schedule": crontab(hour=2, minute=30)},
     "evaluate-answers-nightly": {"task": "evaluation.tasks.evaluate_nightly", "schedule": crontab(hour=3, minute=0)},
+    "audit-checkpoint": {"task": "governance.tasks.audit_checkpoint", "schedule": 60.0 * AUDIT_CHECKPOINT_MINUTES},
 }
 METRICS_TOKEN = env_secret("METRICS_TOKEN")  # set: /metrics wants "Authorization: Bearer <token>"
 

@@ -19,6 +19,8 @@ new() {  # new NAME VALUE: write the file unless it exists
 token() { openssl rand -hex "$1"; }  # hex: safe inside URLs and JSON without escaping
 
 new secret_key "$(openssl rand -base64 60 | tr -d '\n')"
+new pseudonym_key "$(token 32)"  # keyed pseudonyms (governance/pii.py)
+new audit_key "$(token 32)"      # keyed audit chain, checkpoints and text digests (governance/audit.py)
 new postgres_password "$(token 24)"
 new database_url "postgres://faro:$(cat "$dir/postgres_password")@postgres:5432/faro?connect_timeout=5"
 new redis_password "$(token 24)"

@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import SyncToAsync
 from django.contrib.auth.models import Group
 from django.db import connections
+from pytest_django.fixtures import Settings
 
 from accounts.models import User
 from ingestion.models import Document
@@ -43,6 +44,13 @@ def _close_thread_sensitive_connections() -> Iterator[None]:
     then still held PostgreSQL's test database when pytest-django dropped it."""
     yield
     SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test anchors its own audit trail (governance/checkpoints.py): a checkpoint of one test's events
+    would not match another test's database."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path_factory.mktemp("audit") / "checkpoints.jsonl"
 
 
 def make_user(username: str, *groups: str, is_staff: bool = False) -> User:

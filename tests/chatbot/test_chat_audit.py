@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from typing import Any
@@ -175,6 +176,7 @@ def test_settings_refuse_inconsistent_privacy_choices(environment, error, tmp_pa
         "PATH": os.environ["PATH"],
         "DEBUG": "off",
         "SECRET_KEY": "x" * 50,
+        "AUDIT_KEY": secrets.token_hex(32),
         "DATA_DIR": str(tmp_path),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         **environment,

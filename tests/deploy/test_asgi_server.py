@@ -57,6 +57,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "AUDIT_KEY": secrets.token_hex(32),
         "ALLOWED_HOSTS": DOMAIN,
         "CSRF_TRUSTED_ORIGINS": f"https://{DOMAIN}",
         "DATA_DIR": str(data_dir),

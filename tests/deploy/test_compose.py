@@ -40,6 +40,8 @@ STARTED_IS_ENOUGH = {"tgi"}
 PRODUCTION_ENVIRONMENT = {
     "DEBUG": "false",
     "SECRET_KEY_FILE": None,
+    "AUDIT_KEY_FILE": None,
+    "PSEUDONYM_KEY_FILE": None,
     "ALLOWED_HOSTS": None,
     "CSRF_TRUSTED_ORIGINS": None,
     "DATA_DIR": None,
