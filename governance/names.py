@@ -73,7 +73,7 @@ lunes martes miércoles jueves viernes sábado domingo january february march ap
 september october november december monday tuesday wednesday thursday friday saturday sunday""".split()
 # Names frequent enough to be among Faker's most frequent Spanish and English words, yet no common word.
 _NOT_COMMON = """antonio carlos felipe fernando francisco jorge jose juan luis manuel maria miguel pablo pedro rafael
-martin marco sean garcia gonzalez lopez rodriguez""".split()
+martin sean garcia gonzalez lopez rodriguez""".split()
 # Places among the names that Faker's lists of regions and countries leave out.
 _PLACES = "santiago madrid paris francia america espana toledo sevilla cordoba granada bilbao".split()
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
@@ -298,6 +298,11 @@ class _Finder:
                 return (index, end, False)
             if end - index == 1 and not self._lone_name_ok(index):
                 return None
+            if self.is_common(token) or token.folded in self.lex.places:
+                # "Salud Plus Seguros", "Victoria Falls": a first name that is also a word or a place,
+                # followed by words that are no names, names a company or a place.
+                if not all(self.is_surname(t) or self.is_first(t) for t in self.tokens[index + 1 : end]):
+                    return (index, end, False)
             return (index, end, True)
         # Lower case ("pedro martínez"): a first name and a known surname after it.
         if self.is_first(token) and not self.is_common(token) and len(token.folded) > 2:

@@ -46,6 +46,7 @@ _PHONE_WORDS = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+_EXTENSION = re.compile(r"\b(?:ext|extensi[oó]n|extension)\W*$", re.IGNORECASE)
 _PHONE_CUE = re.compile(r"tel|m[oó]vil|fijo|ll[aá]ma|whatsapp|phone|mobile|call|landline", re.IGNORECASE)
 # A whole run of digit groups (not a slice of a longer number such as an IBAN), 13 to 19 digits.
 _CARD = re.compile(r"(?<![\dA-Za-z])(?<!\d[ -])(?:\d[ -]?){12,18}\d(?![ -]?\d)(?![A-Za-z])")
@@ -209,7 +210,10 @@ def _phones(text: str) -> list[PiiMatch]:
                 # A number the plan does not list yet: a phone when written in international form or
                 # when the words before say so.
                 international = number.raw_string.startswith(("+", "00", "(+"))
-                if not international and not _PHONE_WORDS.search(text[max(0, number.start - 40) : number.start]):
+                before = text[max(0, number.start - 40) : number.start]
+                if not international and (len(_DIGIT.findall(number.raw_string)) < 7 or _EXTENSION.search(before)):
+                    continue  # "call extension 4444" is no phone number
+                if not international and not _PHONE_WORDS.search(before):
                     continue
             canonical = phonenumbers.format_number(number.number, phonenumbers.PhoneNumberFormat.E164)
             span = (number.start, number.end)

@@ -152,6 +152,10 @@ DIRECTORY += ["Sanz", "Carmen", "Carmen Villanueva", "Villanueva"]
         "Claim number 700123456 has been assigned to your case.",
         "Order 2324-9536-7184-0267 totals 3,400 GBP.",  # passes Luhn with a card prefix
         "La avenida Juan Carlos I está cortada por la maratón.",
+        # From the demo policies (demo/sources), ordinary company text:
+        "Lumen tiene contratada una póliza colectiva de salud con Salud Plus Seguros, sin copagos.",
+        "Report any loss to IT, or by phone on extension 4444 outside office hours.",
+        "## 2. Marco normativo",
     ],
 )
 def test_places_things_and_reference_numbers_are_not_personal_data(text):
