@@ -3,16 +3,20 @@ deployment's key (``PSEUDONYM_KEY``) and the names of the people in the user dir
 
 Two uses: chat logs when ``PSEUDONYMISE_CHAT_LOGS`` is on, and the text kept in audit events (always
 pseudonymised, or left out when there is no key), so that the trail outlives the conversations that
-retention deletes without keeping raw personal data.
+retention deletes without keeping raw personal data. Nothing derived from the original text is stored
+without a key: its digest in the trail is an HMAC keyed by ``AUDIT_KEY``, never a plain hash that anyone
+could recompute for a guessed name or DNI.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from django.conf import settings
 
 from accounts.models import User
+from governance.audit import audit_key
 from governance.pii import pseudonymise
 
 
@@ -29,8 +33,9 @@ def directory_names() -> list[str]:
     return sorted(names)
 
 
-def text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
+def text_digest(text: str) -> str:
+    """Keyed digest of an original text: with the audit key it confirms a claimed text, without it nothing."""
+    return hmac.new(audit_key("text"), text.encode(), hashlib.sha256).hexdigest()
 
 
 def pseudonymised_texts(*texts: str) -> list[str] | None:
@@ -54,9 +59,9 @@ def chat_log_texts(*texts: str) -> list[str]:
 
 
 def audit_texts(**texts: str) -> dict[str, str]:
-    """Audit-event fields for free text: ``<name>_sha256`` always, and ``<name>`` pseudonymised when a key
-    is configured (raw text never enters the trail)."""
-    fields = {f"{name}_sha256": text_hash(text) for name, text in texts.items()}
+    """Audit-event fields for free text: ``<name>_hmac`` (``text_digest``) always, and ``<name>``
+    pseudonymised when a pseudonym key is configured (raw text never enters the trail)."""
+    fields = {f"{name}_hmac": text_digest(text) for name, text in texts.items()}
     clean = pseudonymised_texts(*texts.values())
     if clean is not None:
         fields |= dict(zip(texts, clean, strict=True))

@@ -21,7 +21,7 @@ from chatbot.rag.answer import answer_stream
 from chatbot.services import AnswerProvenance, answer_record, question_record
 from governance.audit import audit_verify
 from governance.models import AuditEvent
-from governance.privacy import text_hash
+from governance.privacy import text_digest
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,8 +44,8 @@ async def test_a_chat_turn_is_audited_with_its_provenance(policies, alice):
     assert event.object_type == "conversation" and event.object_id == str(message.conversation_id)
     data = event.data
     assert data["message_id"] == message.pk
-    assert data["question_sha256"] == text_hash(QUESTION)
-    assert data["answer_sha256"] == text_hash(message.content)
+    assert data["question_hmac"] == text_digest(QUESTION)  # keyed: tests/governance/test_audit_attack.py
+    assert data["answer_hmac"] == text_digest(message.content)
     # The trail keeps pseudonymised text: the e-mail address is gone, the rest of the question is there.
     assert "ana.lopez@example.com" not in json.dumps(data)
     assert data["question"].startswith("¿Cuántos días de vacaciones") and "<EMAIL_" in data["question"]
