@@ -14,6 +14,7 @@ function-word count as a second opinion did not help.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -50,3 +51,24 @@ def detect_language(text: str, default: str = "es") -> str:
         if language not in SUPPORTED and probability >= _OTHER_LANGUAGE_MIN_PROBABILITY:
             return str(language)
     return str(restricted.classify(text)[0])
+
+
+def _quotation(text: str) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    return bool(lines) and all(line.lstrip().startswith(">") for line in lines)
+
+
+def detect_majority_language(texts: Sequence[str], default: str = "es") -> str:
+    """The language most of the words of ``texts`` (a document's blocks) are in: each text is detected on
+    its own and votes with its word count, so an opening quotation or an English heading does not decide
+    for a Spanish page. Quotations (Markdown ``>`` blocks) vote only when nothing else does."""
+    votes: dict[str, int] = {}
+    quoted: dict[str, int] = {}
+    for text in texts:
+        words = len(_LETTERS.findall(text))
+        if words:
+            tally = quoted if _quotation(text) else votes
+            language = detect_language(text, default)
+            tally[language] = tally.get(language, 0) + words
+    tally = votes or quoted
+    return max(tally, key=lambda language: tally[language]) if tally else default

@@ -56,6 +56,12 @@ _MAX_HEADING_WORDS = 9
 _RULE = re.compile(r"[=\-_*~#]{3,}")
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _MARKDOWN_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+# YAML front matter: a first line of exactly "---", then YAML up to a line "---" or "..." (Jekyll, Hugo,
+# MkDocs, Docusaurus). At most this many lines, so a thematic break lower down is never taken for one.
+_FRONT_MATTER_OPEN = re.compile(r"\A\ufeff?---[ \t]*\r?\n")
+_FRONT_MATTER_CLOSE = re.compile(r"^(?:---|\.\.\.)[ \t]*\r?$", re.MULTILINE)
+_FRONT_MATTER_MAX_LINES = 200
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2})(?:[-_][a-z0-9]+)*$")
 
 ProgressCallback = Callable[[str, float, str], None]
 """``(stage, fraction done 0..1, detail)``; parsing reports ``parsing`` and ``ocr`` ("OCR page 3/12")."""
@@ -82,6 +88,9 @@ class ParsedDocument:
     blocks: tuple[Block, ...]
     title: str = ""
     ocr_pages: tuple[int, ...] = field(default=())  # pages read by OCR (1-based; 1 for a single image)
+    # Declared by the document itself (Markdown front matter ``lang``, ``description``); "" when not.
+    language: str = ""
+    description: str = ""
 
     @property
     def text(self) -> str:
@@ -712,7 +721,51 @@ def _parse_html(html: str) -> ParsedDocument:
 # -- Markdown and text ------------------------------------------------------------------------------
 
 
+def front_matter(markdown: str) -> tuple[dict[str, str], str]:
+    """(the front matter's text fields, the Markdown after it). A YAML block that does not parse, or is not
+    a mapping, is still metadata, never text: it is dropped with no fields. No front matter: ({}, markdown)."""
+    opening = _FRONT_MATTER_OPEN.match(markdown)
+    if opening is None:
+        return {}, markdown
+    closing = _FRONT_MATTER_CLOSE.search(markdown, opening.end())
+    if closing is None or markdown.count("\n", opening.end(), closing.start()) > _FRONT_MATTER_MAX_LINES:
+        return {}, markdown
+    body = markdown[closing.end() :].lstrip("\r\n")
+    import yaml
+
+    try:
+        data = yaml.safe_load(markdown[opening.end() : closing.start()])
+    except yaml.YAMLError:
+        logger.info("Markdown front matter is not valid YAML; left out of the text")
+        return {}, body
+    if not isinstance(data, dict):
+        return {}, body
+    fields = {
+        str(key).lower(): " ".join(str(value).split())
+        for key, value in data.items()
+        if isinstance(value, (str, int, float))
+    }
+    return fields, body
+
+
+def _declared_language(value: str) -> str:
+    """``es``, ``es-ES``, ``en_GB`` -> the ISO 639-1 code; anything else -> ""."""
+    match = _LANGUAGE_TAG.match(value.strip().lower())
+    return match.group(1) if match else ""
+
+
 def _parse_markdown(markdown: str) -> ParsedDocument:
+    fields, markdown = front_matter(markdown)
+    parsed = _parse_markdown_body(markdown)
+    return ParsedDocument(
+        parsed.blocks,
+        fields.get("title") or parsed.title,
+        language=_declared_language(fields.get("lang") or fields.get("language") or ""),
+        description=fields.get("description", ""),
+    )
+
+
+def _parse_markdown_body(markdown: str) -> ParsedDocument:
     sections = _Sections()
     blocks: list[Block] = []
     title = ""
