@@ -19,10 +19,10 @@ from ingestion.models import Document
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.services import (
     UploadItem,
-    document_access_changed,
     document_delete,
-    document_file_changed,
     document_queue_ingestion,
+    document_register,
+    document_update,
     documents_register_upload,
     size_limit_reason,
 )
@@ -50,6 +50,17 @@ def _check_upload(upload: Any, *, allow_zip: bool = False) -> None:
     reason = size_limit_reason(upload.size)
     if reason:
         raise forms.ValidationError(f"{upload.name}: {reason}")
+
+
+def _stored_upload(upload: Any, folder: Path) -> tuple[Path, str]:
+    """Write an uploaded file under ``folder`` for the services, which take paths: (its path, its name)."""
+    name = Path(upload.name).name
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    with target.open("wb") as out:
+        for part in upload.chunks():
+            out.write(part)
+    return target, name
 
 
 class DocumentForm(forms.ModelForm):
@@ -152,21 +163,47 @@ class DocumentAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request: HttpRequest, obj: Document, form: forms.ModelForm, change: bool) -> None:
-        if not change:
-            obj.owner = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
-        if "file" in form.changed_data:
-            document_file_changed(document=obj, new_version=change)
+        """The form saves nothing itself: an upload goes through ``document_register`` and an edit through
+        ``document_update``, the services bulk uploads and ``manage.py ingest`` use, so every entry point
+        writes the same audit events and an access change reaches the index in this request."""
+        data = form.cleaned_data
+        upload = data["file"] if "file" in form.changed_data else None
+        actor: Any = request.user
+        with tempfile.TemporaryDirectory(prefix="faro-upload-") as scratch:
+            stored = _stored_upload(upload, Path(scratch)) if upload is not None else None
+            if change:
+                document = document_update(
+                    document=obj,
+                    actor=actor,
+                    title=data["title"],
+                    all_staff=data["all_staff"],
+                    groups=data["groups"],
+                    tags=data["tags"],
+                    effective_date=data["effective_date"],
+                    path=stored[0] if stored else None,
+                    original_name=stored[1] if stored else None,
+                )
+            else:
+                assert stored is not None  # the form requires a file
+                document = document_register(
+                    path=stored[0],
+                    original_name=stored[1],
+                    title=data["title"],
+                    owner=actor,
+                    all_staff=data["all_staff"],
+                    groups=data["groups"],
+                    tags=data["tags"],
+                    effective_date=data["effective_date"],
+                )
+        # The admin goes on with this object (its log entry, message and redirect): make it the saved row.
+        obj.pk = document.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
     def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # Groups are saved only now, so the pipeline (which stamps them on chunks) is queued here. A change
-        # of visibility alone re-stamps the indexed chunks at once, without re-embedding.
-        access_only = change and set(form.changed_data) <= {"all_staff", "groups"}
-        if access_only and form.instance.status == Document.Status.INDEXED:
-            document_access_changed(document=form.instance, actor=request.user)  # type: ignore[arg-type]
-        elif form.changed_data:
-            document_queue_ingestion(document=form.instance)
+        # The groups were saved by the service, with the rest of the document; only formsets would remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.action(description=_("Index again"), permissions=["change"])
     def retry_ingestion(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
@@ -195,13 +232,10 @@ class DocumentAdmin(admin.ModelAdmin):
         form = BulkUploadForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             with tempfile.TemporaryDirectory(prefix="faro-bulk-") as scratch:
-                items = []
-                for number, upload in enumerate(form.cleaned_data["uploads"]):
-                    target = Path(scratch) / f"{number}-{Path(upload.name).name}"
-                    with target.open("wb") as out:
-                        for part in upload.chunks():
-                            out.write(part)
-                    items.append(UploadItem(target, Path(upload.name).name))
+                items = [
+                    UploadItem(*_stored_upload(upload, Path(scratch) / str(number)))
+                    for number, upload in enumerate(form.cleaned_data["uploads"])
+                ]
                 summary = documents_register_upload(
                     items=items,
                     owner=request.user,  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -40,7 +40,7 @@ from governance.audit import audit_record
 from ingestion.archive import UploadItem, archive_expand
 from ingestion.chunk import ChunkData, chunk_document, embedding_text
 from ingestion.embed import get_embedder
-from ingestion.language import detect_majority_language
+from ingestion.language import detect_language
 from ingestion.models import Chunk, Document
 from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file
 from ingestion.progress import progress_publish, progress_report, progress_started
@@ -158,7 +158,12 @@ def document_register(
 
 @transaction.atomic
 def document_new_version(
-    *, document: Document, path: Path, original_name: str | None = None, queue: bool = True
+    *,
+    document: Document,
+    path: Path,
+    original_name: str | None = None,
+    actor: User | None = None,
+    queue: bool = True,
 ) -> bool:
     """Store a new original for the document and re-index it; False (nothing done) when unchanged.
 
@@ -171,6 +176,7 @@ def document_new_version(
     document.refresh_from_db(fields=["version"])
     audit_record(
         event_type="document.new_version",
+        actor=actor,
         object_type="document",
         object_id=document.pk,
         data={"version": document.version, "checksum": document.checksum},
@@ -180,16 +186,53 @@ def document_new_version(
     return True
 
 
-def document_file_changed(*, document: Document, new_version: bool) -> None:
-    """After a form stored a new file on the document: record its name, checksum, size and version."""
-    path = Path(document.file.path)
-    Document.objects.filter(pk=document.pk).update(
-        original_name=Path(document.file.name or "").name,
-        checksum=file_checksum(path),
-        size_bytes=path.stat().st_size,
-        version=F("version") + (1 if new_version else 0),
-    )
-    document.refresh_from_db(fields=["original_name", "checksum", "size_bytes", "version"])
+@transaction.atomic
+def document_update(
+    *,
+    document: Document,
+    actor: User | None,
+    title: str,
+    all_staff: bool,
+    groups: Iterable[Group],
+    tags: Sequence[str] = (),
+    effective_date: date | None = None,
+    path: Path | None = None,
+    original_name: str | None = None,
+) -> Document:
+    """Save an edit of a document (the admin's change form) as one action: its fields, its access, and, when
+    ``path`` is given, a new version of its original.
+
+    When an access change takes effect: in this transaction, whatever else changes. The new principals are
+    stamped on the indexed chunks here (``document_access_changed``), before a new version or title is
+    queued, so the index never waits for the worker to learn who may see the document. The rule for a
+    document that is not (yet) servable in its new form:
+
+    - while its new version or new title waits for the worker (pending or processing), the *previous*
+      version keeps being served, under the *new* principals;
+    - if that re-index fails, the document is withdrawn from search (``_fail``) until a working file is
+      indexed: nobody is served text that is neither the stored original nor what the admin chose.
+
+    The worker stamps the principals it reads inside its own write (``_write``), so a run that prepared its
+    chunks before this change cannot bring the old principals back. Tested in
+    tests/ingestion/test_admin_access_edit.py and tests/test_permissions_property.py.
+    """
+    # The row lock orders this edit with a worker's write of the same document (see ``_write``).
+    current = Document.objects.select_for_update().get(pk=document.pk)
+    before = document_principals(current)
+    reindex = title != current.title  # the title is part of every chunk and of its embedding
+    current.title, current.all_staff = title, all_staff
+    current.tags, current.effective_date = list(tags), effective_date
+    current.save(update_fields=["title", "all_staff", "tags", "effective_date", "updated_at"])
+    current.groups.set(list(groups))
+    if document_principals(current) != before:
+        document_access_changed(document=current, actor=actor)
+    if path is not None and document_new_version(
+        document=current, path=path, original_name=original_name, actor=actor, queue=False
+    ):
+        reindex = True
+    if reindex:
+        document_queue_ingestion(document=current)
+    return current
 
 
 @dataclass
@@ -319,8 +362,7 @@ def _assemble(
     rows = iter(vectors)
     prepared = []
     for item, chunks in zip(inputs, chunked, strict=True):
-        # Declared (front matter) first; else the language of most of the body's words.
-        language = item.parsed.language or detect_majority_language([block.text for block in item.parsed.blocks])
+        language = detect_language(item.parsed.text)
         indexed = [
             IndexedChunk(
                 chunk_id=chunk.chunk_id,
@@ -377,15 +419,27 @@ def _claim(document_ids: Sequence[int]) -> list[_Run]:
 
 
 def _fail(run: _Run, reason: str) -> None:
+    """The run cannot index the document: record why, and withdraw whatever an earlier version left in the
+    index (the rule is in ``document_update``)."""
     logger.info("document %s failed: %s", run.document.pk, reason)
-    Document.objects.filter(pk=run.document.pk, lease=run.lease).update(
-        status=Document.Status.FAILED,
-        status_reason=reason,
-        stage=Document.Stage.FAILED,
-        lease="",
-        heartbeat_at=None,
-    )
+    with transaction.atomic():
+        failed = Document.objects.filter(pk=run.document.pk, lease=run.lease).update(
+            status=Document.Status.FAILED,
+            status_reason=reason,
+            stage=Document.Stage.FAILED,
+            lease="",
+            heartbeat_at=None,
+            chunk_count=0,
+        )
+        if failed:
+            _withdraw(run.document.pk)
     progress_publish(run.document.pk)
+
+
+def _withdraw(document_id: int) -> None:
+    """Take a failed document's chunks out of search and the database (its original stays)."""
+    Chunk.objects.filter(document_id=document_id).delete()
+    get_search_backend().delete(document_id)
 
 
 def _release(run: _Run, error: BaseException) -> None:
@@ -429,6 +483,10 @@ def _write(run: _Run, prepared: PreparedDocument) -> bool:
         if not owned:
             logger.info("document %s changed while it was processed; result discarded", document.pk)
             return False
+        # The principals as they are now, not as they were when the run started: an access change saved
+        # meanwhile (``document_update``) has already re-stamped the old chunks and must hold for the new.
+        principals = document_principals(Document.objects.get(pk=document.pk))
+        indexed = [replace(chunk, principals=principals) for chunk in prepared.indexed]
         Chunk.objects.filter(document_id=document.pk).delete()
         Chunk.objects.bulk_create(
             Chunk(
@@ -443,7 +501,7 @@ def _write(run: _Run, prepared: PreparedDocument) -> bool:
             for chunk in prepared.chunks
         )
         # Inside the database transaction: if the index write fails, the stored chunks roll back.
-        get_search_backend().upsert(document.pk, prepared.indexed)
+        get_search_backend().upsert(document.pk, indexed)
         Document.objects.filter(pk=document.pk).update(
             title=document.title,
             status=Document.Status.INDEXED,
@@ -599,14 +657,23 @@ def document_ingest(*, document_id: int) -> Document:
 
 
 def document_fail_after_retries(*, document_id: int, error: BaseException) -> None:
-    """The last retry failed too: record a readable reason; the original stays for "Index again"."""
-    Document.objects.filter(pk=document_id).exclude(status=Document.Status.INDEXED).update(
-        status=Document.Status.FAILED,
-        status_reason=f"Internal error while indexing ({type(error).__name__}); an administrator can retry it.",
-        stage=Document.Stage.FAILED,
-        lease="",
-        heartbeat_at=None,
-    )
+    """The last retry failed too: record a readable reason and withdraw the document from search, as any
+    failed re-index does (``document_update``); the original stays for "Index again"."""
+    with transaction.atomic():
+        failed = (
+            Document.objects.filter(pk=document_id)
+            .exclude(status=Document.Status.INDEXED)
+            .update(
+                status=Document.Status.FAILED,
+                status_reason=f"Internal error while indexing ({type(error).__name__}); an administrator can retry it.",
+                stage=Document.Stage.FAILED,
+                lease="",
+                heartbeat_at=None,
+                chunk_count=0,
+            )
+        )
+        if failed:
+            _withdraw(document_id)
     progress_publish(document_id)
 
 
