@@ -20,7 +20,8 @@ import pytest
 from django.test import Client
 
 from governance.audit import audit_record
-from governance.pii import DNI_LETTERS, pseudonym
+from governance.names import name_words
+from governance.pii import DNI_LETTERS, pseudonym, pseudonymise
 from governance.privacy import audit_texts
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +65,11 @@ def _strings(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
+def _as_pseudonymised(kind: str, value: str) -> str:
+    """The form ``governance.pii`` keys a value in (public code: the attacker knows it)."""
+    return " ".join(name_words(value)) if kind == "PERSON" else value
+
+
 def attack(records: list[dict[str, Any]]) -> set[str]:
     """Every candidate value some stored field confirms, by hashing guesses without the key."""
     exported = json.dumps(records, ensure_ascii=False)
@@ -81,7 +87,7 @@ def attack(records: list[dict[str, Any]]) -> set[str]:
                 _sha256(before + value + after) in digests
                 or _sha256(value) in digests
                 or _sha256(f"{kind}:{normalised}")[:10] == pseudonym_digest
-                or pseudonym(kind, value, key=PUBLISHED_KEY) == placeholder  # the old development default
+                or pseudonym(kind, _as_pseudonymised(kind, value), key=PUBLISHED_KEY) == placeholder
             ):
                 recovered.add(value)
     return recovered
@@ -112,3 +118,14 @@ def test_the_same_attack_recovers_everything_from_unkeyed_digests(export):
     by_text = dict(zip([r["data"]["comment"] for r in reversed(export)], reversed(TEXTS), strict=True))
     legacy = [r | {"data": r["data"] | {"comment_sha256": _sha256(by_text[r["data"]["comment"]])}} for r in export]
     assert attack(legacy) == set(SECRETS)
+
+
+def test_the_same_attack_reverses_pseudonyms_made_with_the_old_public_development_key(export):
+    """The second control: no digest at all, but pseudonyms keyed by the string earlier versions used with
+    DEBUG on (settings now generate a random key into DATA_DIR instead: tests/governance/test_keys.py)."""
+    names = ["Lucía Fernández", "Lucía", "Fernández"]
+    public = [
+        r | {"data": {"comment": pseudonymise(text, key=PUBLISHED_KEY, known_names=names).text}}
+        for r, text in zip(export, TEXTS, strict=True)
+    ]
+    assert attack(public) == set(SECRETS)
