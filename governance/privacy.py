@@ -17,7 +17,7 @@ from django.conf import settings
 
 from accounts.models import User
 from governance.audit import audit_key
-from governance.pii import pseudonymise
+from governance.pii import pseudonymise_all
 
 
 def pseudonym_key() -> bytes | None:
@@ -44,7 +44,8 @@ def pseudonymised_texts(*texts: str) -> list[str] | None:
     if key is None:
         return None
     names = directory_names()
-    return [pseudonymise(text, key=key, known_names=names).text for text in texts]
+    # Together, so that a person or number gets one pseudonym across them (a question and its answer).
+    return [result.text for result in pseudonymise_all(texts, key=key, known_names=names)]
 
 
 def chat_log_texts(*texts: str) -> list[str]:
