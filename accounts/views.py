@@ -13,7 +13,7 @@ from django.contrib import auth
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseForbidden
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -45,6 +45,13 @@ class LoginView(auth_views.LoginView):
             sso_error=SSO_MESSAGES.get(self.request.GET.get("sso", "")),
         )
         return context
+
+
+def locked_out(request: HttpRequest, original_response: HttpResponse | None, credentials: Any) -> HttpResponse:
+    """What a sign-in refused by the lockout answers (django-axes' ``AXES_LOCKOUT_CALLABLE``): 429 and a page
+    that says for how long, whether the form or single sign-on was used."""
+    minutes = max(1, int(settings.AXES_COOLOFF_TIME.total_seconds() // 60))
+    return render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
 
 
 class SsoStartView(OIDCAuthenticationRequestView):

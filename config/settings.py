@@ -6,6 +6,7 @@ Unset variables give the embedded defaults (SQLite, embedded search, in-process 
 from __future__ import annotations
 
 import importlib.util
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -68,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    "axes",
     "accounts",
     "governance",
     "ingestion",
@@ -89,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a sign-in refused for a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -163,7 +166,27 @@ if OIDC_ENABLED and not (OIDC_CLIENT_ID and OIDC_CLIENT_SECRET):
 LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
 if not (OIDC_ENABLED or LOCAL_LOGIN_ENABLED):
     raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED=false needs single sign-on (OIDC_ISSUER), or nobody can sign in")
-AUTHENTICATION_BACKENDS = ["accounts.backends.SsoBackend", "accounts.backends.LocalLoginBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses every sign-in attempt while locked out
+    "accounts.backends.SsoBackend",
+    "accounts.backends.LocalLoginBackend",
+]
+# Sign-in throttling with django-axes: the widely used lockout library for Django, released for Django 4.2
+# to 6.0 with no dependency beyond it, that sees every backend's failures through Django's own signals, so
+# the password form and the SSO callback are covered alike (django-ratelimit limits request rates but locks
+# no account and signals nothing to audit). Failures are kept in the database, so every web process sees
+# them. A username with LOGIN_FAILURE_LIMIT failed sign-ins (from any address), or an address with as many
+# (for any usernames), within LOGIN_LOCKOUT_MINUTES is refused, right password or not, until those failures
+# are that old. Attempts while locked out do not extend it, so nobody can keep an administrator's
+# break-glass account locked for good. Lockouts are audited (governance/signals.py); `manage.py
+# axes_reset_username NAME` or `axes_reset_ip ADDRESS` lifts one early.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: by account, and by address
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = False  # signing in to one's own account does not wipe the failures of an address
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are in the audit log already
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},

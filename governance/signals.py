@@ -1,11 +1,13 @@
 """Audit events for changes that happen inside ``accounts``, Django's auth and Django's admin (which may
-not import governance): sign-in, sign-out, group or role membership changes, groups created or deleted,
-and every change saved through the admin site (its own change log, written in the admin's transaction)."""
+not import governance): sign-in, sign-out, sign-in lockouts (django-axes), group or role membership
+changes, groups created or deleted, and every change saved through the admin site (its own change log,
+written in the admin's transaction)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -33,6 +35,17 @@ def on_logout(sender: Any, request: Any, user: Any, **_: Any) -> None:
 
 def on_login_failed(sender: Any, credentials: dict[str, Any], request: Any = None, **_: Any) -> None:
     audit_record(event_type="auth.login_failed", data={"username": str(credentials.get("username", ""))[:150]})
+
+
+def on_locked_out(
+    sender: Any, request: Any = None, username: str | None = None, ip_address: str | None = None, **_: Any
+) -> None:
+    """django-axes refused a sign-in: too many failures for this username or from this address (it fires on
+    the attempt that locks and on every attempt refused while locked)."""
+    audit_record(
+        event_type="auth.locked_out",
+        data={"username": str(username or "")[:150], "ip_address": str(ip_address or "")},
+    )
 
 
 def on_groups_changed(sender: Any, instance: Any, action: str, pk_set: set[int] | None, **_: Any) -> None:
@@ -84,6 +97,7 @@ def connect() -> None:
     user_logged_in.connect(on_login, dispatch_uid="governance.on_login")
     user_logged_out.connect(on_logout, dispatch_uid="governance.on_logout")
     user_login_failed.connect(on_login_failed, dispatch_uid="governance.on_login_failed")
+    user_locked_out.connect(on_locked_out, dispatch_uid="governance.on_locked_out")
     m2m_changed.connect(on_groups_changed, sender=get_user_model().groups.through, dispatch_uid="governance.groups")
     post_save.connect(on_group_saved, sender=Group, dispatch_uid="governance.group_saved")
     post_delete.connect(on_group_deleted, sender=Group, dispatch_uid="governance.group_deleted")
