@@ -155,7 +155,7 @@ def _beir_corpus(directory: Path) -> Iterator[Corpus]:
     cache_setting = settings.EVALUATION_EMBEDDING_CACHE
     cache = EmbeddingCache(model.name, Path(cache_setting) if cache_setting else None)
     try:
-        with throwaway_backend("embedded") as backend:
+        with throwaway_backend("embedded", dimension=model.dimension) as backend:
             chunks = dataset_index(
                 dataset=dataset, backend=backend, embedder=_CachedEmbedder(model, cache), progress=False
             )

@@ -258,24 +258,11 @@ class _CachedEmbedder:
         return np.vstack([found[text] for text in texts]).astype(np.float32, copy=False)
 
 
-@contextmanager
-def _services_embedder(embedder: object) -> Iterator[None]:
-    """Make ``document_prepare`` embed through ``embedder`` for the duration. ``document_prepare`` takes no
-    embedder argument (its signature is the upload path's), so the module's lookup is swapped and restored."""
-    from ingestion import services
-
-    original: Callable[[], Embedder] = services.get_embedder
-    services.get_embedder = lambda: embedder  # type: ignore[assignment,return-value]
-    try:
-        yield
-    finally:
-        services.get_embedder = original  # type: ignore[assignment]
-
-
 # -- backends ------------------------------------------------------------------------------------------
 @contextmanager
-def throwaway_backend(name: BackendName) -> Iterator[SearchBackend]:
-    """An empty index of the named backend that disappears afterwards; never the configured live one."""
+def throwaway_backend(name: BackendName, *, dimension: int) -> Iterator[SearchBackend]:
+    """An empty index of the named backend that disappears afterwards; never the configured live one.
+    ``dimension``: the embedder's (Elasticsearch maps its vector field with it)."""
     if name == "embedded":
         from ingestion.search.embedded import EmbeddedSearchBackend
 
@@ -297,6 +284,7 @@ def throwaway_backend(name: BackendName) -> Iterator[SearchBackend]:
     backend = ElasticsearchBackend(
         client,
         alias=alias,
+        dimension=dimension,
         candidates=settings.SEARCH_CANDIDATES,
         embedding_languages=settings.SEARCH_EMBEDDING_LANGUAGES,
     )
@@ -316,21 +304,21 @@ def dataset_index(*, dataset: BeirDataset, backend: SearchBackend, embedder: _Ca
         for entry in dataset.corpus
     ]
     recorder = _RecordingEmbedder(embedder.model)
-    with _services_embedder(recorder):
-        for document_id, (entry, parsed) in enumerate(zip(dataset.corpus, documents, strict=True), start=1):
-            if parsed is not None:
-                document_prepare(parsed, document_id=document_id, title=entry.title, principals=PUBLIC)
+    for document_id, (entry, parsed) in enumerate(zip(dataset.corpus, documents, strict=True), start=1):
+        if parsed is not None:
+            document_prepare(parsed, document_id=document_id, title=entry.title, principals=PUBLIC, embedder=recorder)
     embedder.embed(recorder.texts, progress=progress)  # fills the cache in large batches
     embedder.computed_for_corpus, embedder.cached_for_corpus = embedder.computed, embedder.cached
     chunks = 0
-    with _services_embedder(embedder):
-        pairs = list(enumerate(zip(dataset.corpus, documents, strict=True), start=1))
-        for document_id, (entry, parsed) in tqdm(pairs, desc="indexing", unit="doc", disable=not progress):
-            if parsed is None:
-                continue
-            prepared = document_prepare(parsed, document_id=document_id, title=entry.title, principals=PUBLIC)
-            backend.upsert(document_id, prepared.indexed)
-            chunks += len(prepared.indexed)
+    pairs = list(enumerate(zip(dataset.corpus, documents, strict=True), start=1))
+    for document_id, (entry, parsed) in tqdm(pairs, desc="indexing", unit="doc", disable=not progress):
+        if parsed is None:
+            continue
+        prepared = document_prepare(
+            parsed, document_id=document_id, title=entry.title, principals=PUBLIC, embedder=embedder
+        )
+        backend.upsert(document_id, prepared.indexed)
+        chunks += len(prepared.indexed)
     return chunks
 
 
@@ -342,13 +330,15 @@ def retrieval_evaluate(
     k: int = 10,
     embedding_cache: Path | None = None,
     progress: bool = False,
+    model: Embedder | None = None,
 ) -> RetrievalReport:
+    """``model``: the embedder to evaluate; the configured one unless given."""
     dataset = beir_load(directory)
-    model = get_embedder()
+    model = model or get_embedder()
     cache = EmbeddingCache(model.name, embedding_cache)
     embedder = _CachedEmbedder(model, cache)
     try:
-        with throwaway_backend(backend_name) as backend:
+        with throwaway_backend(backend_name, dimension=model.dimension) as backend:
             started = time.perf_counter()
             chunks = dataset_index(dataset=dataset, backend=backend, embedder=embedder, progress=progress)
             index_seconds = time.perf_counter() - started

@@ -39,7 +39,7 @@ from accounts.principals import principals_for_document
 from governance.audit import audit_record
 from ingestion.archive import UploadItem, archive_expand
 from ingestion.chunk import ChunkData, chunk_document, embedding_text
-from ingestion.embed import get_embedder
+from ingestion.embed import Embedder, get_embedder
 from ingestion.language import detect_language
 from ingestion.models import Chunk, Document
 from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file
@@ -301,21 +301,30 @@ class _PrepareInput:
 
 
 def document_prepare(
-    parsed: ParsedDocument, *, document_id: int, title: str, principals: frozenset[str]
+    parsed: ParsedDocument,
+    *,
+    document_id: int,
+    title: str,
+    principals: frozenset[str],
+    embedder: Embedder | None = None,
 ) -> PreparedDocument:
     """Chunk, detect the language and embed: everything between parsing and indexing. Uploads, bulk
-    loads and the retrieval evaluation all go through here, so what is measured is what is served."""
-    return _documents_prepare([_PrepareInput(parsed, document_id, title, principals)])[0]
+    loads and the retrieval evaluation all go through here, so what is measured is what is served.
+    ``embedder``: the configured one unless given (the evaluation passes its caching wrapper)."""
+    inputs = [_PrepareInput(parsed, document_id, title, principals)]
+    return _documents_prepare(inputs, embedder or get_embedder())[0]
 
 
-def _documents_prepare(inputs: Sequence[_PrepareInput]) -> list[PreparedDocument]:
-    chunked, texts = _chunk(inputs)
-    return _assemble(inputs, chunked, _embed(texts, _EmbedProgress(len(texts))))
+def _documents_prepare(inputs: Sequence[_PrepareInput], embedder: Embedder) -> list[PreparedDocument]:
+    chunked, texts = _chunk(inputs, embedder)
+    return _assemble(inputs, chunked, _embed(texts, _EmbedProgress(len(texts)), embedder))
 
 
-def _chunk(inputs: Sequence[_PrepareInput]) -> tuple[list[list[ChunkData]], list[str]]:
+def _chunk(
+    inputs: Sequence[_PrepareInput], embedder: Embedder | None = None
+) -> tuple[list[list[ChunkData]], list[str]]:
     """Each document's chunks, and every text to embed (all documents, in order)."""
-    embedder = get_embedder()
+    embedder = embedder or get_embedder()
     chunked = [
         chunk_document(
             item.parsed,
@@ -346,9 +355,9 @@ class _EmbedProgress:
         return self.done / self.total if self.total else 1.0
 
 
-def _embed(texts: list[str], progress: _EmbedProgress) -> np.ndarray:
+def _embed(texts: list[str], progress: _EmbedProgress, embedder: Embedder | None = None) -> np.ndarray:
     """Pure computation (no database), so it may run in a thread beside the next batch's parsing."""
-    embedder = get_embedder()
+    embedder = embedder or get_embedder()
     parts = []
     for start in range(0, len(texts), _EMBED_STEP):
         parts.append(embedder.embed(texts[start : start + _EMBED_STEP]))

@@ -100,3 +100,31 @@ def test_per_query_figures_and_the_check_reach_the_output(beir, tmp_path, capsys
     assert rows["q2"]["judgement_check"] == "evidence_elsewhere"
     out = capsys.readouterr().out
     assert "agrees" in out and "evidence_elsewhere" in out
+
+
+def test_the_evaluated_embedder_is_a_parameter_and_the_pipeline_keeps_its_own(beir, monkeypatch):
+    """The model under evaluation goes to ``document_prepare`` as an argument: nothing in ``ingestion``
+    is swapped, so uploads running beside an evaluation embed with the configured model."""
+    from ingestion import services
+    from ingestion.embed import USE_MODEL_NAME, USEEmbedder, embedder_load, get_embedder
+
+    configured = get_embedder()
+    other = embedder_load(USE_MODEL_NAME) if not isinstance(configured, USEEmbedder) else None
+    if other is None:
+        from config.settings import _default_embedding_model
+
+        other = embedder_load(_default_embedding_model())
+    seen: list[object] = []
+    prepare = services.document_prepare
+
+    def watching_prepare(*args, **kwargs):
+        seen.append(services.get_embedder())  # what an upload in another thread would get now
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(services, "document_prepare", watching_prepare)  # observes; the evaluation imports it per call
+    from evaluation.retrieval import retrieval_evaluate
+
+    report = retrieval_evaluate(directory=beir, mode="dense", model=other)
+    assert report.embedding_model == other.name != configured.name
+    assert seen and all(embedder is configured for embedder in seen)
+    assert report.metrics["recall@10"] == 1.0
