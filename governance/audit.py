@@ -115,14 +115,18 @@ def audit_verify(*, checkpoints: Iterable[Checkpoint] | None = None, key: str | 
     keyed hash, a link to a row that is not the one before it, and every checkpoint (by default those of
     ``AUDIT_CHECKPOINT_FILE``) that the chain does not match: a forged one, a head that differs (rows
     rewritten and re-hashed up to it), a different count (rows deleted or inserted) or a missing row
-    (rows deleted from the tail). Of checkpoints made before the latest re-seal only the count is checked."""
-    from governance.checkpoints import checkpoint_read, checkpoint_valid
+    (rows deleted from the tail). Of checkpoints made before the latest re-seal only the count is checked;
+    those made with another key (before a re-key) are skipped."""
+    from governance.checkpoints import checkpoint_key_id, checkpoint_read, checkpoint_valid
 
     if checkpoints is None:
         checkpoints = checkpoint_read(settings.AUDIT_CHECKPOINT_FILE)
     epoch = latest_reseal_id()
+    key_id = checkpoint_key_id(key=key)
     anchors: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
+        if checkpoint.key_id != key_id:
+            continue  # made with another key, before a re-key: neither checkable nor a forgery of this key
         if not checkpoint_valid(checkpoint, key=key):
             yield ChainBreak(checkpoint.last_id, f"checkpoint of {checkpoint.created_at} is forged (bad signature)")
         elif checkpoint.reseal > epoch:

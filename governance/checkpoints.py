@@ -1,7 +1,8 @@
 """Checkpoints of the audit chain's head, kept outside the database.
 
 A checkpoint says: at this time the trail held ``count`` events, the newest with id ``last_id`` and hash
-``head``, after the re-seal event ``reseal`` (0: none). It is signed with a key derived from ``AUDIT_KEY``,
+``head``, after the re-seal event ``reseal`` (0: none). It is signed with a key derived from ``AUDIT_KEY``
+(named by ``key_id``, so that checkpoints made before a change of key are told apart from forged ones),
 appended to ``AUDIT_CHECKPOINT_FILE`` and logged (logger ``governance.audit``, field ``audit_checkpoint``),
 so a copy also lives wherever the logs are shipped. Someone who can write the database but not those files
 and logs can no longer delete the newest events or re-hash the chain unnoticed: ``audit_verify`` checks the
@@ -35,10 +36,16 @@ class Checkpoint:
     head: str
     reseal: int
     created_at: str
+    key_id: str = ""
     signature: str = ""
 
     def signed_bytes(self) -> bytes:
-        return f"{self.count}|{self.last_id}|{self.head}|{self.reseal}|{self.created_at}".encode()
+        return f"{self.count}|{self.last_id}|{self.head}|{self.reseal}|{self.created_at}|{self.key_id}".encode()
+
+
+def checkpoint_key_id(*, key: str | None = None) -> str:
+    """A public name for the audit key (an HMAC of a constant: it reveals nothing about the key)."""
+    return hmac.new(audit_key("checkpoint", key=key), b"key id", hashlib.sha256).hexdigest()[:16]
 
 
 def checkpoint_signature(checkpoint: Checkpoint, *, key: str | None = None) -> str:
@@ -60,6 +67,7 @@ def checkpoint_make() -> Checkpoint:
         head=head,
         reseal=latest_reseal_id(),
         created_at=timezone.now().isoformat(),
+        key_id=checkpoint_key_id(),
     )
     return Checkpoint(**{**asdict(unsigned), "signature": checkpoint_signature(unsigned)})
 
@@ -102,6 +110,7 @@ def checkpoint_parse(lines: Iterable[str]) -> list[Checkpoint]:
                     head=str(record["head"]),
                     reseal=int(record["reseal"]),
                     created_at=str(record["created_at"]),
+                    key_id=str(record["key_id"]),
                     signature=str(record["signature"]),
                 )
             )

@@ -6,6 +6,11 @@ checks the stored chain first (the unkeyed rows must form an intact prefix, keye
 checkpoint must match), then, in one transaction, removes those digests, re-hashes every row with the keyed
 chain and appends an ``audit.resealed`` event saying what it did; a checkpoint follows the commit. It
 refuses a trail that does not verify, so it cannot bless a change made before it ran.
+
+The same re-seal changes the audit key (``previous_key``: the key the trail was sealed with; ``AUDIT_KEY``
+is the new one): the trail and its checkpoints are checked with the previous key, every row is re-hashed
+with the new one. Text digests (``<name>_hmac``) cannot be recomputed without the original text: those
+written before the re-key stay digests under the previous key, which the event names by its key id.
 """
 
 from __future__ import annotations
@@ -60,12 +65,13 @@ def _set_trigger(enabled: bool) -> None:
 
 
 @transaction.atomic
-def audit_reseal(*, actor: Any = None) -> ResealReport:
-    """Replace the unkeyed chain and digests of earlier versions by the keyed chain (see the module)."""
-    from governance.checkpoints import audit_checkpoint
+def audit_reseal(*, actor: Any = None, previous_key: str | None = None) -> ResealReport:
+    """Replace the unkeyed chain and digests of earlier versions, or the chain sealed with ``previous_key``,
+    by the chain keyed with ``AUDIT_KEY`` (see the module)."""
+    from governance.checkpoints import audit_checkpoint, checkpoint_key_id
 
     _set_trigger(False)  # also takes the table's lock: no append runs while the rows are re-hashed
-    breaks = list(audit_verify())
+    breaks = list(audit_verify(key=previous_key))
     broken = [item for item in breaks if not item.legacy]
     if broken:
         listed = "; ".join(f"event {item.event_id}: {item.reason}" for item in broken[:5])
@@ -83,7 +89,8 @@ def audit_reseal(*, actor: Any = None) -> ResealReport:
         events += len(batch)
         after = batch[-1].pk
     legacy_events = sum(item.legacy for item in breaks)
-    if not legacy_events and not redacted:
+    rekey = previous_key is not None and checkpoint_key_id(key=previous_key) != checkpoint_key_id()
+    if not legacy_events and not redacted and not rekey:
         raise ResealRefused("the trail is already keyed and holds no unkeyed digests: nothing to re-seal")
     _set_trigger(True)
     event = audit_record(
@@ -94,9 +101,13 @@ def audit_reseal(*, actor: Any = None) -> ResealReport:
             "legacy_events": legacy_events,
             "redacted_digests": redacted,
             "redacted_fields": sorted(fields),
+            # Text digests written before this event are HMACs under the key with this id.
+            "previous_key_id": checkpoint_key_id(key=previous_key) if rekey else None,
+            "key_id": checkpoint_key_id(),
             # Binds the re-seal to the chain it replaced, for whoever holds the key and an older backup,
             # without publishing the old unkeyed head (an unkeyed hash of the newest event's content).
             "previous_head_hmac": hmac.new(audit_key("chain"), old_head.encode(), hashlib.sha256).hexdigest(),
+            "rekeyed": rekey,
         },
     )
     transaction.on_commit(audit_checkpoint)

@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import os
+import secrets
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,32 @@ def test_reseal_refuses_a_legacy_chain_that_does_not_verify():
     with pytest.raises(CommandError, match="does not verify, nothing was changed"):
         call_command("audit_reseal")
     assert AuditEvent.objects.filter(data__has_key="comment_sha256").count() == 2
+
+
+def test_a_new_audit_key_takes_a_reseal_with_the_previous_one(
+    dana, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    events = _events(dana, 3)
+    audit_checkpoint()
+    previous, settings.AUDIT_KEY = settings.AUDIT_KEY, secrets.token_hex(32)
+    assert len(_reasons()) == AuditEvent.objects.count(), "every row is sealed with a key it no longer has"
+    assert len(list(audit_verify(key=previous))) == 0
+
+    (tmp_path / "previous").write_text(previous)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("audit_reseal", previous_key_file=tmp_path / "previous", stdout=out)
+    assert "new key" in out.getvalue()
+    assert list(audit_verify()) == [], "the old key's checkpoints are skipped, the new one's match"
+    event = AuditEvent.objects.get(event_type="audit.resealed")
+    assert event.data["rekeyed"] is True and event.data["previous_key_id"] != event.data["key_id"]
+    _tamper("DELETE FROM governance_auditevent WHERE id >= %s", [events[2].pk])
+    assert any("events deleted" in reason for reason in _reasons()), "the re-seal event went with the tail"
+
+
+def test_a_reseal_with_a_wrong_previous_key_changes_nothing(dana, tmp_path):
+    _events(dana, 2)
+    (tmp_path / "previous").write_text(secrets.token_hex(32))
+    with pytest.raises(CommandError, match="does not verify, nothing was changed"):
+        call_command("audit_reseal", previous_key_file=tmp_path / "previous")
+    assert list(audit_verify()) == []
