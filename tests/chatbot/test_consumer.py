@@ -4,6 +4,7 @@ and the real local model."""
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -209,7 +210,8 @@ async def test_questions_are_rate_limited_per_user_with_a_clear_error(policies, 
     events = await ask(first, VACATION_QUESTION)
     assert events[-1]["type"] == "done"
     [limited] = await ask(second, VACATION_QUESTION)  # another socket of the same person
-    assert limited["code"] == "rate_limited" and 1 <= limited["retry_after"] <= 60
+    # A question counts in its second of the clock and the 60 after it (chatbot/limits.py): at most 61 s.
+    assert limited["code"] == "rate_limited" and 1 <= limited["retry_after"] <= 61
     assert f"{limited['retry_after']} s" in limited["message"]
     await first.disconnect()
     await second.disconnect()
@@ -286,4 +288,25 @@ async def test_errors_reach_the_client_without_internals(policies, charlie, monk
     await communicator.connect()
     [event] = await ask(communicator, VACATION_QUESTION)
     assert event == {"type": "error", "code": "internal", "message": "Something went wrong; please try again."}
+    await communicator.disconnect()
+
+
+async def test_a_question_sent_on_done_is_never_busy(policies, charlie, settings, monkeypatch):
+    settings.LLM_BACKEND = "extractive"
+    from chatbot import consumers
+
+    unlock = consumers.conversation_unlock
+
+    def slow_unlock(*args: Any, **kwargs: Any) -> None:  # a cache that answers slowly (a busy Redis)
+        time.sleep(0.5)
+        unlock(*args, **kwargs)
+
+    monkeypatch.setattr(consumers, "conversation_unlock", slow_unlock)
+    communicator = await connect(charlie)
+    await communicator.connect()
+    conversation = (await ask(communicator, VACATION_QUESTION))[0]["id"]
+    # The turn is released before "done" is sent: asking again the moment it arrives is always accepted.
+    for question in ("¿Y si trabajo a media jornada?", "¿Cuántos días por matrimonio?", "¿Y por mudanza?"):
+        events = await ask(communicator, question, conversation=conversation)
+        assert events[-1]["type"] == "done", events[-1]
     await communicator.disconnect()
