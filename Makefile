@@ -7,7 +7,7 @@ LLAMA_STAMP := $(VENV)/.llama-server
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: install install-llama-server run test test-embedded test-production lint
+.PHONY: install install-llama-server system-packages run test test-embedded test-production lint
 
 $(STAMP): requirements.txt requirements-nodeps.txt tests/oidc/package-lock.json
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ $(LLAMA_STAMP): requirements-llama-server.txt $(STAMP)
 
 install-llama-server: $(LLAMA_STAMP)
 
+# Debian packages the tests need (Tesseract with Spanish and English data, Chromium, Caddy), installed with
+# apt-get when missing and permitted (root or passwordless sudo); otherwise the tests that need them skip
+# with the install command in their reason. .ci/run gets them through `make test` too.
+system-packages:
+	bash scripts/system-packages.sh
+
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
@@ -43,15 +49,15 @@ run: install
 # The whole suite twice: on embedded defaults (SQLite, in-memory layers), then on the production path
 # (PostgreSQL with a connection pool, as docker-compose runs it, and Redis on 127.0.0.1) for everything but
 # the browser tests.
-test: install lint test-embedded test-production
+test: install system-packages lint test-embedded test-production
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-test-embedded: install install-llama-server
+test-embedded: install install-llama-server system-packages
 	$(BIN)/pytest
 
-test-production: install
+test-production: install system-packages
 	DATABASE_URL=$(PG_TEST_URL) DATABASE_POOL_MAX_SIZE=8 REDIS_URL=$(REDIS_TEST_URL) $(BIN)/pytest -m "not e2e"

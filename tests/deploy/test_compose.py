@@ -27,6 +27,7 @@ from tests.deploy.compose import (
     settings_variables,
     volume_targets,
 )
+from tests.system_packages import CADDY_MISSING
 
 # The Compose Specification's JSON schema (Apache-2.0, compose-spec/compose-spec), as check-jsonschema ships it.
 COMPOSE_SCHEMA = json.loads(
@@ -241,7 +242,7 @@ def test_proxy_config_uses_only_what_the_proxy_service_sets():
 def test_proxy_config_is_valid_and_hides_internal_endpoints(tls):
     caddy = shutil.which("caddy")
     if caddy is None:
-        pytest.skip("caddy is not installed here (.ci/run installs Debian's caddy); the static checks above still ran")
+        pytest.skip(f"{CADDY_MISSING}; the static checks above still ran")
     env = {"PATH": os.environ["PATH"], "HOME": "/tmp", "FARO_DOMAIN": "faro.example.com", "FARO_TLS": tls}
     result = subprocess.run(
         [caddy, "adapt", "--config", str(ROOT / "deploy" / "Caddyfile")], env=env, capture_output=True, text=True

@@ -11,7 +11,6 @@ import io
 import os
 import re
 from itertools import pairwise
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -22,11 +21,11 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from ingestion.search import get_search_backend
 from tests.conftest import VACATION_PDF, index_document, make_user
+from tests.system_packages import CHROMIUM, requires_chromium
 
 # A loaded CI machine can take longer than Playwright's 5 s default to open a page or a socket.
 expect.set_options(timeout=30_000)
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -63,9 +62,7 @@ TOKEN_SEEN_WHILE_STREAMING_JS = """
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-)
+@requires_chromium
 class ChatBrowserTests(ChannelsLiveServerTestCase):
     playwright: ClassVar[Playwright]
     browser: ClassVar[Browser]

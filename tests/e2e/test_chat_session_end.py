@@ -12,14 +12,12 @@ from playwright.sync_api import WebSocketRoute, expect
 
 from tests.conftest import make_user
 from tests.e2e import test_chat_browser as chat_browser  # the module, so its class is not collected twice
+from tests.system_packages import requires_chromium
 
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not chat_browser.CHROMIUM.exists(),
-    reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it",
-)
+@requires_chromium
 class ChatSessionEndBrowserTests(chat_browser.ChatBrowserTests):
     # The parent's own tests run in their own class; only the one below runs here.
     test_answer_streams_and_its_citation_opens_the_cited_passage = None  # type: ignore[assignment]

@@ -19,8 +19,9 @@ from accounts.models import User
 from chatbot.models import Conversation, Feedback, Message
 from tests.conftest import TELEWORK_DOCX, VACATION_PDF, index_document, make_user
 from tests.e2e import test_chat_browser as chat_browser  # the module, so its class is not collected twice
+from tests.system_packages import requires_chromium
 
-CHROMIUM, FIRST_ANSWER_TIMEOUT_MS = chat_browser.CHROMIUM, chat_browser.FIRST_ANSWER_TIMEOUT_MS
+FIRST_ANSWER_TIMEOUT_MS = chat_browser.FIRST_ANSWER_TIMEOUT_MS
 
 VACATION_TITLE = "Política de vacaciones y permisos"
 QUESTION = "¿Cuántos días de vacaciones tengo al año?"
@@ -31,9 +32,7 @@ ANSWER_TIMEOUT_MS = 120_000
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-)
+@requires_chromium
 # Long enough answers that "stop" reliably lands while the model is still writing.
 @override_settings(GENERATOR_MAX_NEW_TOKENS=160)
 class ChatTrustBrowserTests(chat_browser.ChatBrowserTests):

@@ -17,8 +17,7 @@ from playwright.sync_api import expect
 
 from tests.conftest import BENEFITS_MD, TELEWORK_DOCX, VACATION_PDF, index_document, make_user
 from tests.e2e import test_chat_browser as chat_browser  # the module, so its class is not collected twice
-
-CHROMIUM = chat_browser.CHROMIUM
+from tests.system_packages import requires_chromium
 
 
 def _two_runs() -> None:
@@ -31,9 +30,7 @@ def _two_runs() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-)
+@requires_chromium
 @override_settings(LLM_BACKEND="extractive")
 class EvaluationDashboardBrowserTests(chat_browser.ChatBrowserTests):
     # The parent's own tests run in their own class; only the ones below run here.

@@ -27,8 +27,8 @@ from accounts.sso import provider_metadata_clear
 from ingestion.search import get_search_backend
 from tests.conftest import BENEFITS_MD, index_document
 from tests.oidc.provider import OidcTestProvider, node_missing_reason, running_provider
+from tests.system_packages import CHROMIUM, requires_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -45,9 +45,7 @@ LOOPBACK = {"127.0.0.1", "localhost"}
 
 @pytest.mark.e2e
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium); .ci/run installs it"
-)
+@requires_chromium
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed (the test starts oidc-provider)")
 class SsoBrowserTests(ChannelsLiveServerTestCase):
     provider: ClassVar[OidcTestProvider]

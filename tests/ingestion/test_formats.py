@@ -9,6 +9,7 @@ from ingestion.embed import get_embedder
 from ingestion.models import Document
 from ingestion.search import get_search_backend
 from tests.conftest import TEST_FILES, index_document
+from tests.system_packages import requires_ocr
 
 pytestmark = pytest.mark.django_db
 
@@ -17,8 +18,12 @@ pytestmark = pytest.mark.django_db
     ("name", "query", "expected", "section", "page"),
     [
         ("policy-tables.pdf", "plazos de respuesta", "| Hasta 3 días | 5 días |", "3. Solicitud", 2),
-        ("mixed-scan.pdf", "permiso por mudanza", "empadronamiento", "2. Permiso por mudanza", 2),
-        ("scanned-notice.png", "bloquear la pantalla del puesto", "Bloquea la pantalla", "", None),
+        pytest.param(
+            "mixed-scan.pdf", "permiso por mudanza", "empadronamiento", "2. Permiso por mudanza", 2, marks=requires_ocr
+        ),
+        pytest.param(
+            "scanned-notice.png", "bloquear la pantalla del puesto", "Bloquea la pantalla", "", None, marks=requires_ocr
+        ),
         ("handbook.docx", "horario en Valencia", "| Valencia | 8:30 a 17:30 |", "2. Horario y equipos", None),
         ("intranet.html", "dieta diaria nacional", "53,34 euros", "1. Dietas", None),
         ("guide.md", "aprobación por importe", "| Más de 3.000 EUR |", "1. Umbrales", None),

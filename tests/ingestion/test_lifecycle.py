@@ -26,6 +26,7 @@ from ingestion.services import (
 )
 from ingestion.tasks import ingest_document, retry_countdown
 from tests.conftest import TEST_FILES, index_document
+from tests.system_packages import requires_ocr
 
 pytestmark = pytest.mark.django_db
 
@@ -213,7 +214,7 @@ def test_unexpected_errors_are_retried_with_backoff_then_reported(search_index, 
         ("empty.txt", "The file is empty"),
         ("zip-bomb.docx", "zip bomb"),
         ("picture-named.pdf", "its content is an image"),
-        ("no-text.png", "No text was found in the image"),
+        pytest.param("no-text.png", "No text was found in the image", marks=requires_ocr),
     ],
 )
 def test_bad_input_fails_with_its_reason_keeps_the_original_and_spares_the_batch(search_index, dana, name, reason):

@@ -11,6 +11,7 @@ from django.test import Client
 
 from ingestion.models import Document
 from tests.conftest import TEST_FILES, VACATION_PDF, index_document
+from tests.system_packages import requires_ocr
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("search_index")]
 
@@ -58,7 +59,7 @@ def test_html_originals_download_as_attachments_and_never_render_on_the_origin(t
         (TEST_FILES / "handbook.docx", "attachment"),
         (TEST_FILES / "guide.md", "inline"),
         (TEST_FILES / "notes.txt", "inline"),
-        (TEST_FILES / "scanned-notice.png", "inline"),
+        pytest.param(TEST_FILES / "scanned-notice.png", "inline", marks=requires_ocr),
     ],
 )
 def test_only_images_and_plain_text_open_in_place(path, disposition, dana, charlie):

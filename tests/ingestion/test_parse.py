@@ -4,6 +4,7 @@ import pytest
 
 from ingestion.parse import ParseError, parse_file
 from tests.conftest import DEMO_CORPUS, TEST_FILES
+from tests.system_packages import requires_ocr
 
 
 def test_pdf_keeps_pages_and_numbered_sections_and_drops_running_headers():
@@ -31,6 +32,7 @@ def test_pdf_tables_become_markdown_tables_in_reading_order():
     assert "Hasta 3 días" not in " ".join(b.text for b in parsed.blocks if b.kind == "text")  # not twice
 
 
+@requires_ocr
 def test_scanned_pdf_page_is_read_by_ocr_and_only_that_page():
     parsed = parse_file(TEST_FILES / "mixed-scan.pdf")
     assert parsed.ocr_pages == (2,)
@@ -40,6 +42,7 @@ def test_scanned_pdf_page_is_read_by_ocr_and_only_that_page():
     assert any(b.page == 1 and "matrimonio" in b.text for b in parsed.blocks)
 
 
+@requires_ocr
 def test_image_is_read_by_ocr_and_reports_progress():
     reports = []
     parsed = parse_file(TEST_FILES / "scanned-notice.png", on_progress=lambda *report: reports.append(report))
@@ -101,7 +104,7 @@ def test_markdown_and_plain_text_sections_and_tables():
         ("zip-bomb.docx", "refused as a possible zip bomb"),
         ("picture-named.pdf", "named .pdf but its content is an image"),
         ("pdf-named.docx", "named .docx but its content is a PDF"),
-        ("no-text.png", "No text was found in the image"),
+        pytest.param("no-text.png", "No text was found in the image", marks=requires_ocr),
     ],
 )
 def test_bad_files_fail_with_a_specific_reason(name, reason):

@@ -16,6 +16,7 @@ from ingestion.models import Document
 from ingestion.progress import PROGRESS_GROUP
 from ingestion.services import document_ingest, document_register
 from tests.conftest import TEST_FILES, make_user
+from tests.system_packages import requires_ocr
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -49,6 +50,7 @@ async def collect(communicator: WebsocketCommunicator, document_id: int) -> list
             return events
 
 
+@requires_ocr
 async def test_staff_watch_stages_and_ocr_pages_live(search_index, dana):
     connected, communicator = await connect(dana)
     assert connected
