@@ -29,7 +29,7 @@ def error(code: ErrorCode, message: str, **extra: int) -> ErrorEvent:
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
-    """``/ws/chat/``: authenticated members of staff ask; answers stream back (protocol in the README).
+    """``/ws/chat/``: authenticated members of staff ask; answers stream back (protocol: docs/protocol.md).
 
     Each answer runs as a task of its own, so the socket keeps receiving while it streams: a ``stop``
     message ends the answer server-side, and a closed socket cancels it. One answer at a time per socket

@@ -1,4 +1,4 @@
-"""Every websocket message type of the chat protocol (documented in the README)."""
+"""Every websocket message type of the chat protocol (documented in docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ DATABASES = {
 }
 # PostgreSQL: a psycopg connection pool of at most this many connections per process (0: none, a
 # connection per call). The chat's database calls run on many executor threads at once (chatbot/db.py);
-# the pool saves each of them a connection set-up (README "Measured speed"). Django keeps pooled
+# the pool saves each of them a connection set-up (docs/measurements/2026-11-30-speed.md). Django keeps pooled
 # connections itself, so the pool replaces DATABASE_CONN_MAX_AGE.
 DATABASE_POOL_MAX_SIZE = env_int("DATABASE_POOL_MAX_SIZE", 0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_MAX_SIZE > 0:
@@ -143,7 +143,7 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
 LOGOUT_REDIRECT_URL = "login"
 
-# --- Sign-in: OpenID Connect single sign-on, local passwords as break-glass (README, "SSO") ---------
+# --- Sign-in: OpenID Connect single sign-on, local passwords as break-glass (docs/deployment.md) ---------
 OIDC_ISSUER = env_optional("OIDC_ISSUER")
 OIDC_DISCOVERY_URL = env_optional("OIDC_DISCOVERY_URL")  # default: $OIDC_ISSUER/.well-known/openid-configuration
 OIDC_ENABLED = bool(OIDC_ISSUER or OIDC_DISCOVERY_URL)
@@ -281,7 +281,7 @@ TGI_RETRIES = env_int("TGI_RETRIES", 2)  # connection failures retried before th
 # or a hub id): the tgi client sends the promoted tone adapter only when TGI has it.
 TGI_ADAPTERS = [item.partition("=")[0].strip() for item in env_list("LORA_ADAPTERS", [])]
 # --- Answers (chatbot.rag): refusal and confidence thresholds on the evidence signal of
-# chatbot/rag/evidence.py, calibrated by bench/refusal_calibration.py (figures in the README).
+# chatbot/rag/evidence.py, calibrated by bench/refusal_calibration.py (figures in docs/evaluation.md).
 ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)
 ANSWER_HIGH_EVIDENCE = env_float("ANSWER_HIGH_EVIDENCE", 0.55)
 QUERY_REWRITE = env_choice("QUERY_REWRITE", "auto", ("auto", "generator", "heuristic", "off"))
@@ -299,7 +299,7 @@ CHUNK_OVERLAP_TOKENS = env_int("CHUNK_OVERLAP_TOKENS", 24)
 INGESTION_LEASE_SECONDS = env_int("INGESTION_LEASE_SECONDS", 300)
 INGESTION_BATCH_DOCUMENTS = env_int("INGESTION_BATCH_DOCUMENTS", 32)  # bulk loads embed this many at once
 
-# --- HTTPS, cookies and browser policy: strict whenever DEBUG is off (production; README "Deployment") ---
+# --- HTTPS, cookies and browser policy: strict whenever DEBUG is off (production; docs/deployment.md) -----
 # Production sits behind the TLS proxy (deploy/Caddyfile), which sets X-Forwarded-Proto. Trust that header
 # only where such a proxy is the sole way in.
 if env_bool("BEHIND_TLS_PROXY", not DEBUG):

@@ -84,7 +84,7 @@ def _event_type(text: object, *, max_chars: int | None = None) -> tuple[str | No
 
 class WebsocketMetricsMiddleware:
     """Wraps the websocket application: counts accepted sessions and times each answer from the protocol
-    frames the README documents (``ask`` in; ``token``..., ``done`` or ``error`` out), so the chat code
+    frames docs/protocol.md documents (``ask`` in; ``token``..., ``done`` or ``error`` out), so the chat code
     itself carries no metrics."""
 
     def __init__(self, inner: ASGIApp) -> None:

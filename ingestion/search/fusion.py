@@ -45,7 +45,7 @@ class FusionWeights:
     semantic: float = 0.5
 
 
-# How much fusion trusts vectors (BM25 gets the rest), measured (README "Retrieval"):
+# How much fusion trusts vectors (BM25 gets the rest), measured (docs/retrieval.md):
 # - z-scored lists with equal weights matched or beat RRF (SciFact 0.720 vs 0.713, ConditionalQA 0.877 both);
 # - verbose questions (a scenario, then the question) dilute BM25's term weighting while a sentence encoder
 #   reads them whole: the vector weight grows from 0.4 for a short question (<= 10 content words) to 0.6

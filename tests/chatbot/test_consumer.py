@@ -104,8 +104,8 @@ async def test_a_user_outside_hr_never_gets_an_hr_citation(policies, charlie, al
 
 
 async def test_unauthenticated_socket_is_accepted_then_closed_with_4401(db):
-    # A close before accept is a failed handshake to a browser, which never sees the code (README, websocket
-    # protocol: anonymous sockets are closed with 4401).
+    # A close before accept is a failed handshake to a browser, which never sees the code (docs/protocol.md:
+    # anonymous sockets are accepted, then closed with 4401).
     communicator = await connect(None)
     connected, _ = await communicator.connect()
     assert connected

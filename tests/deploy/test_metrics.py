@@ -80,7 +80,7 @@ def test_metrics_token_when_configured(client: Client, settings):
 
 
 async def fake_chat(scope: Scope, receive: Receive, send: Send) -> None:
-    """Speaks the chat protocol (README "Websocket protocol"): one answer per ask, then a failing ask."""
+    """Speaks the chat protocol (docs/protocol.md): one answer per ask, then a failing ask."""
     assert (await receive())["type"] == "websocket.connect"
     await send({"type": "websocket.accept"})
     while True:

@@ -1,6 +1,6 @@
 """The evaluation dashboard in a real browser: an auditor opens it after two real ``evaluate_answers`` runs
 (extractive generator, real retrieval) and sees a chart per metric and the runs with their model and index
-version; an employee is refused. ``FARO_SCREENSHOT_DIR=docs`` saves the README's picture of it."""
+version; an employee is refused. ``FARO_SCREENSHOT_DIR=docs`` saves docs/evaluation.png."""
 
 from __future__ import annotations
 
