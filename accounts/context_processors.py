@@ -14,4 +14,5 @@ def roles(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"can_audit": False}
-    return {"can_audit": has_role(user, Role.AUDITOR)}
+    can_audit = has_role(user, Role.AUDITOR)
+    return {"can_audit": can_audit, "can_read_gaps": can_audit or has_role(user, Role.KNOWLEDGE_ADMIN)}

@@ -53,15 +53,17 @@ def require_role(user: AnyUser, role: Role) -> None:
         raise PermissionDenied(f"this needs the {role} role")
 
 
-def role_required(role: Role) -> Callable[[View], View]:
-    """A view decorator: anonymous visitors go to the login page; others need ``role`` (403 otherwise)."""
+def role_required(role: Role, *alternatives: Role) -> Callable[[View], View]:
+    """A view decorator: anonymous visitors go to the login page; others need ``role`` or one of the
+    ``alternatives`` (403 otherwise)."""
 
     def decorator(view: View) -> View:
         @wraps(view)
         def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            require_role(request.user, role)
+            if not any(has_role(request.user, held) for held in alternatives):
+                require_role(request.user, role)
             return view(request, *args, **kwargs)
 
         return gated  # type: ignore[return-value]

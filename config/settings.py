@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "ingestion",
     "chatbot",
     "evaluation",
+    "gaps",
     "tuning",
     "ops",
 ]

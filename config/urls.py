@@ -7,6 +7,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("governance.urls")),
     path("", include("evaluation.urls")),
+    path("", include("gaps.urls")),
     path("", include("ingestion.urls")),
     path("", include("chatbot.urls")),
 ]
