@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.http import FileResponse
 from django.test import Client
 
 from ingestion.models import Document
@@ -34,6 +35,7 @@ def download(document: Document, user):
     client.force_login(user)
     response = client.get(f"/documents/{document.pk}/original/")
     assert response.status_code == 200
+    assert isinstance(response, FileResponse)  # streamed from storage, never read into memory
     return response, b"".join(response.streaming_content)
 
 
