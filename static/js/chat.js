@@ -1,9 +1,16 @@
 // Faro chat: one websocket, answers streamed token by token, then replaced by the server's checked,
 // sanitised HTML (Markdown and citation chips). Everything else is built from text nodes, never innerHTML.
+// While an answer is on its way its bubble says what is happening (searching, n sources found, writing) and
+// lists the sources found; the list follows the answer unless the person scrolled up; screen readers hear
+// the finished answer once, from #announcer (the message list itself is not a live region).
 (function () {
   "use strict";
   const data = (id) => JSON.parse(document.getElementById(id).textContent);
   const strings = data("faro-i18n");
+  // Strings of this page's template (translated there), beside the view's.
+  for (const node of document.getElementById("faro-strings").content.querySelectorAll("[data-key]")) {
+    strings[node.dataset.key] = node.textContent;
+  }
   const urls = data("faro-urls");
   const messages = document.getElementById("messages");
   const form = document.getElementById("ask-form");
@@ -13,11 +20,14 @@
   const status = document.getElementById("status");
   const list = document.getElementById("conversation-list");
   const sidebar = document.getElementById("sidebar");
+  const toggle = document.getElementById("toggle-sidebar");
+  const announcer = document.getElementById("announcer");
   const csrf = form.querySelector("[name=csrfmiddlewaretoken]").value;
   let socket = null;
   let conversationId = data("faro-conversation") || null;
   let current = null; // the answer being streamed: {article, body, text, sources}
   let retryDelay = 500;
+  let following = true; // keep the newest text in view, until the person scrolls up
 
   const urlFor = (name, id) => urls[name].replace("/0/", `/${id}/`);
 
@@ -26,6 +36,44 @@
     if (className) node.className = className;
     if (text !== undefined) node.textContent = text;
     return node;
+  }
+
+  // Icons are drawn, not taken from a font (emoji fonts are often missing); the button names them.
+  const ICONS = {
+    up: "M7 10v11H3V10h4zm2 11h8.5a2 2 0 0 0 2-1.6l1.4-7A2 2 0 0 0 19 10h-5l.8-4.2a1.5 1.5 0 0 0-2.7-1.1L9 9.6V21z",
+    down: "M17 14V3h4v11h-4zM15 3H6.5a2 2 0 0 0-2 1.6l-1.4 7A2 2 0 0 0 5 14h5l-.8 4.2a1.5 1.5 0 0 0 2.7 1.1L15 14.4V3z",
+  };
+  function icon(name) {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("class", "icon-svg");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", ICONS[name]);
+    svg.appendChild(path);
+    return svg;
+  }
+
+  // --- scrolling: follow the answer being written unless the person scrolled up ------------------
+  const atBottom = () => messages.scrollHeight - messages.scrollTop - messages.clientHeight < 48;
+  messages.addEventListener("scroll", () => { following = atBottom(); }, { passive: true });
+  function follow() {
+    if (following) messages.scrollTop = messages.scrollHeight;
+  }
+
+  // Source quotes are passages of the documents' text, often Markdown: shown as plain text.
+  function plainQuote(text) {
+    return text
+      .replace(/!?\[([^\]]*)\]\([^)]*\)/g, "$1") // links and images: their text
+      .replace(/(\*\*|__)(.+?)\1/g, "$2") // bold
+      .replace(/(^|[\s(])[*_]([^*_\s][^*_]*?)[*_](?=[\s).,;:!?]|$)/g, "$1$2") // italics
+      .replace(/`([^`]*)`/g, "$1")
+      .replace(/^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+(?=\S))/gm, "") // headings, quotes, list bullets
+      .replace(/\|\s*:?-{3,}:?\s*(?=\|)/g, "") // table rules ("| --- | --- |")
+      .replace(/(\s*\|\s*)+/g, " · ") // table cells
+      .replace(/\s+/g, " ")
+      .replace(/^\s*·\s*|\s*·\s*$/g, "")
+      .trim();
   }
 
   // --- socket ------------------------------------------------------------------------------------
@@ -46,6 +94,7 @@
       if (current) {
         // The answer in flight is lost with the socket: say so, and let the next question through.
         current.article.dataset.state = "error";
+        current.progress.remove();
         current.body.textContent = `${current.text}\n\n${strings.disconnected}`;
         current = null;
       }
@@ -70,11 +119,12 @@
     const body = el("div", "body", text);
     article.appendChild(body);
     messages.appendChild(article);
-    article.scrollIntoView({ block: "end" });
     return { article, body };
   }
 
   function renderSources(article, sources, heading) {
+    const previous = article.querySelector("aside.sources");
+    if (previous) previous.remove(); // the sources found while writing give way to the cited ones
     if (!sources.length) return;
     const box = el("aside", "sources");
     box.appendChild(el("h2", "", heading));
@@ -86,7 +136,7 @@
       const link = el("a", "source-link", source.title);
       link.href = source.url;
       const where = el("span", "where", source.location ? ` · ${source.location}` : "");
-      item.append(link, where, el("blockquote", "", source.quote));
+      item.append(link, where, el("blockquote", "", plainQuote(source.quote)));
       ol.appendChild(item);
     }
     box.appendChild(ol);
@@ -125,11 +175,11 @@
       copy.textContent = strings.copied;
       setTimeout(() => { copy.textContent = strings.copy; }, 1500);
     });
-    const up = el("button", "action vote up", "👍");
-    const down = el("button", "action vote down", "👎");
+    const up = el("button", "action vote up");
+    const down = el("button", "action vote down");
     up.type = down.type = "button";
-    up.title = up.ariaLabel = strings.helpful;
-    down.title = down.ariaLabel = strings.not_helpful;
+    up.append(icon("up"), el("span", "", strings.helpful));
+    down.append(icon("down"), el("span", "", strings.not_helpful));
     const commentForm = el("form", "feedback-comment");
     commentForm.hidden = true;
     const comment = el("textarea");
@@ -187,6 +237,8 @@
     article.dataset.messageId = answer.message_id;
     article.dataset.confidence = answer.confidence;
     article.dataset.refused = String(answer.refused);
+    const progress = article.querySelector(".progress");
+    if (progress) progress.remove();
     body.innerHTML = answer.html; // sanitised on the server (chatbot/rendering.py)
     if (answer.fallback) article.insertBefore(el("p", "note fallback", strings.fallback), body);
     if (answer.stopped) article.appendChild(el("p", "note stopped", strings.stopped));
@@ -200,14 +252,28 @@
     if (event.type === "conversation") {
       if (conversationId !== event.id) addConversation(event.id, event.title);
       conversationId = event.id;
+    } else if (event.type === "retrieved" && current) {
+      // Searched: say how many passages were found and show them while the answer is written.
+      const n = event.sources.length;
+      showProgress(current, (n === 1 ? strings.found_one : strings.found_many).replace("{n}", n), "found");
+      renderSources(current.article, event.sources, strings.found_heading);
+      follow();
     } else if (event.type === "token" && current) {
+      if (!current.text) {
+        const found = current.progress.dataset.stage === "found";
+        const writing = found ? `${current.progress.textContent} · ${strings.writing}` : strings.writing;
+        showProgress(current, writing.charAt(0).toUpperCase() + writing.slice(1), "writing");
+      }
       current.text += event.text;
       current.body.textContent = current.text;
+      follow();
     } else if (event.type === "sources" && current) {
       current.sources = event.sources;
     } else if (event.type === "done" && current) {
       current.article.dataset.model = event.model;
       complete(current.article, current.body, { ...event, sources: current.sources, feedback: null });
+      announce(current.article);
+      follow();
       finish();
     } else if (event.type === "error") {
       let message = strings[event.code] || event.message;
@@ -215,11 +281,27 @@
       if (current) {
         current.article.dataset.state = "error";
         current.body.textContent = `${strings.error}: ${message}`;
+        current.progress.remove();
+        announcer.textContent = current.body.textContent;
       } else {
         status.textContent = message;
       }
       finish(); // the page sends one question at a time, so an error always ends the one it sent
     }
+  }
+
+  // What the bubble says before the answer's first words: searching, then n sources found, then writing.
+  function showProgress(answer, text, stage) {
+    answer.progress.textContent = text;
+    answer.progress.dataset.stage = stage;
+  }
+
+  // Screen readers hear each finished answer once (the page's live region), never token by token.
+  function announce(article) {
+    const parts = [article.querySelector(".body").textContent.trim()];
+    const badge = article.querySelector(".badge");
+    if (badge) parts.push(badge.textContent);
+    announcer.textContent = parts.join(" ");
   }
 
   function finish() {
@@ -237,7 +319,12 @@
     bubble("user", question);
     const { article, body } = bubble("assistant", "");
     article.dataset.state = "streaming";
-    current = { article, body, text: "", sources: [] };
+    const progress = el("p", "progress", strings.searching);
+    progress.dataset.stage = "searching";
+    article.insertBefore(progress, body);
+    current = { article, body, progress, text: "", sources: [] };
+    following = true; // a new question brings the list to its end
+    follow();
     setBusy(true);
     input.value = "";
     socket.send(JSON.stringify({ type: "ask", conversation: conversationId, question }));
@@ -327,10 +414,25 @@
     const { article, body } = bubble("assistant", "");
     complete(article, body, entry);
   }
+  // A conversation opens at its latest turn: its last question at the top, or the end if that is shorter.
+  const questions = messages.querySelectorAll("article.message.user");
+  const lastQuestion = questions[questions.length - 1];
+  if (lastQuestion) messages.scrollTop = Math.max(0, lastQuestion.offsetTop - messages.offsetTop - 8);
+  following = atBottom();
 
-  document.getElementById("toggle-sidebar").addEventListener("click", (event) => {
-    const open = sidebar.classList.toggle("open");
-    event.currentTarget.setAttribute("aria-expanded", String(open));
+  // The conversation drawer (phones): the toggle, Esc and a tap outside close it.
+  function setDrawer(open, { focus = false } = {}) {
+    sidebar.classList.toggle("open", open);
+    toggle.setAttribute("aria-expanded", String(open));
+    document.body.classList.toggle("drawer-open", open);
+    if (open && focus) document.getElementById("new-conversation").focus();
+    if (!open && focus) toggle.focus();
+  }
+  toggle.addEventListener("click", () => setDrawer(!sidebar.classList.contains("open"), { focus: true }));
+  document.addEventListener("click", (event) => {
+    if (sidebar.classList.contains("open") && !sidebar.contains(event.target) && !toggle.contains(event.target)) {
+      setDrawer(false);
+    }
   });
   form.addEventListener("submit", (event) => { event.preventDefault(); ask(); });
   stopButton.addEventListener("click", stop);
@@ -338,7 +440,9 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); ask(); }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && current) { event.preventDefault(); stop(); }
+    if (event.key !== "Escape") return;
+    if (sidebar.classList.contains("open")) { event.preventDefault(); setDrawer(false, { focus: true }); return; }
+    if (current) { event.preventDefault(); stop(); }
   });
   connect();
   input.focus();
