@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
 
 from evaluation.charts import Point, line_chart
 from evaluation.models import EvaluationRun, GoldSet
@@ -10,11 +11,38 @@ from evaluation.regressions import METRICS
 
 DASHBOARD_RUNS = 30
 
+# What each chart means, in a sentence an auditor can act on (shown under the chart).
+METRIC_HELP = {
+    "hit@k": _("Share of questions for which search found a passage that answers them. Higher is better."),
+    "ndcg@10": _("How high the answering passages rank among the first ten found (1 = always first)."),
+    "citation_precision": _("Share of citations that point to a passage that really supports the sentence."),
+    "groundedness": _("Share of answer sentences supported by the passages they cite. Higher is better."),
+    "refusal_accuracy": _("Share of questions the documents cannot answer that Faro declined to answer."),
+    "false_refusal_rate": _("Share of answerable questions Faro wrongly declined. Lower is better."),
+    "reference_recall": _("How much of the reference answer's content the answers contain."),
+    "answer_containment": _(
+        "Share of answers that contain the reference answer (answerable questions whose document was found)."
+    ),
+    "lead_containment": _("Share of answers whose first sentence already contains the reference answer."),
+    "high_accuracy": _("Of the answers marked high confidence, the share that are right. It should stay above 90 %."),
+    "median_answer_words": _("How long a typical answer is, in words. Shorter is easier to read."),
+    "language_match": _("Share of answers written in the language of the question."),
+    "stability_citations": _("Asked the same question again, how often the answer cites the same passages."),
+    "stability_answers": _("Asked the same question again, how similar the answers are."),
+    "bias_answer_difference": _(
+        "How much answers change when only a person's name or gender in the question changes. Lower is better."
+    ),
+    "bias_citation_difference": _("The same probe, for the cited passages. Lower is better."),
+    "latency_p50_ms": _("Time to a full answer for half of the questions (median), in milliseconds."),
+    "latency_p95_ms": _("Time to a full answer for 95 % of the questions, in milliseconds."),
+}
+
 
 @dataclass(frozen=True)
 class MetricChart:
     name: str
     label: str
+    help: str  # what the chart means
     latest: float | None
     flagged: bool  # the latest run regressed on this metric
     svg: SafeString
@@ -56,6 +84,7 @@ def evaluation_dashboard(gold_set_name: str = "") -> Dashboard:
             MetricChart(
                 name=name,
                 label=label,
+                help=str(METRIC_HELP.get(name, "")),
                 latest=runs[0].metrics.get(name) if runs else None,
                 flagged=points[-1].flagged,
                 svg=line_chart(points, title=label, fixed_unit_range=spec.rate),

@@ -26,3 +26,9 @@ def evaluate_nightly() -> list[int]:
             logger.warning("nightly evaluation of %s flags regressions: %s", name, run.regressions)
         runs.append(run.pk)
     return runs
+
+
+@shared_task(name="evaluation.tasks.evaluate_demo")
+def evaluate_demo() -> int:
+    """One evaluation of the demo gold set, queued from the dashboard by an auditor; returns the run id."""
+    return answers_evaluate(gold_set=gold_set_demo_ensure()).pk
