@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ingestion.models import Document
@@ -64,11 +66,23 @@ def _stored_upload(upload: Any, folder: Path) -> tuple[Path, str]:
 
 
 class DocumentForm(forms.ModelForm):
+    # Optional on upload: document_register names the document after its file until the worker reads the
+    # document's own title (ingestion/services.py). An existing document keeps its title when left empty.
+    title = forms.CharField(
+        label=capfirst(_("title")),
+        max_length=300,
+        required=False,
+        help_text=_("Leave empty to take it from the document."),
+    )
     tags = TagsField(label=_("tags"), required=False, help_text=_("Comma-separated."))
 
     class Meta:
         model = Document
         fields = ["title", "file", "all_staff", "groups", "tags", "effective_date"]
+
+    def clean_title(self) -> str:
+        title: str = self.cleaned_data["title"].strip()
+        return title or (self.instance.title if self.instance.pk else "")
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
@@ -150,12 +164,16 @@ class DocumentAdmin(admin.ModelAdmin):
     actions = ["retry_ingestion"]
 
     class Media:
-        js = ("ingestion/progress.js",)
+        # upload.js keeps a chosen file when the form comes back with an error; admin.css fits the list.
+        js = ("ingestion/progress.js", "ingestion/upload.js")
+        css = {"all": ("ingestion/admin.css",)}
 
     @admin.display(description=_("status"), ordering="status")
     def progress_display(self, obj: Document) -> str:
         if obj.status == Document.Status.PROCESSING:
-            label = f"{obj.get_status_display()} · {obj.get_stage_display()} {obj.progress}% {obj.progress_detail}"
+            # A bare percentage ("0%") only repeats the progress beside it.
+            detail = "" if re.fullmatch(r"\s*\d+\s*%?\s*", obj.progress_detail) else f" ({obj.progress_detail})"
+            label = f"{obj.get_status_display()} · {obj.get_stage_display()} {obj.progress}%{detail}"
         else:
             label = str(obj.get_status_display())
         return format_html(

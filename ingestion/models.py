@@ -25,12 +25,17 @@ class Document(models.Model):
 
     title = models.CharField(_("title"), max_length=300)
     file = models.FileField(_("file"), upload_to="originals/%Y/%m/", max_length=300)
-    original_name = models.CharField(max_length=300, blank=True)
+    original_name = models.CharField(_("original file name"), max_length=300, blank=True)
     source = models.CharField(
         _("source"), max_length=1000, blank=True, db_index=True, help_text=_("Where a bulk load read it from.")
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="documents",
+        verbose_name=_("owner"),
     )
     all_staff = models.BooleanField(
         _("visible to all staff"), default=True, help_text=_("Untick and choose groups to restrict it.")
@@ -52,16 +57,18 @@ class Document(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     language = models.CharField(_("language"), max_length=8, blank=True)
-    checksum = models.CharField(max_length=64, blank=True)
-    size_bytes = models.PositiveBigIntegerField(default=0)
-    embedding_model = models.CharField(max_length=300, blank=True)
-    chunk_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    indexed_at = models.DateTimeField(null=True, blank=True)
+    checksum = models.CharField(_("checksum"), max_length=64, blank=True)
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    embedding_model = models.CharField(_("embedding model"), max_length=300, blank=True)
+    chunk_count = models.PositiveIntegerField(_("passages"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    indexed_at = models.DateTimeField(_("indexed"), null=True, blank=True)
 
     class Meta:
         ordering = ["title"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
 
     def __str__(self) -> str:
         return self.title

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -40,6 +40,7 @@ class ProgressEvent(TypedDict):
     detail: str
     reason: str
     chunk_count: int
+    language: NotRequired[str]  # with a whole document's state (progress_event), not a running stage's
 
 
 _last: dict[int, tuple[str, int, float]] = {}
@@ -81,6 +82,7 @@ def progress_event(document: Document) -> ProgressEvent:
         detail=document.progress_detail,
         reason=document.status_reason,
         chunk_count=document.chunk_count,
+        language=document.language,
     )
 
 

@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class TuningConfig(AppConfig):
     name = "tuning"
-    verbose_name = "Tone tuning"
+    verbose_name = _("Tone tuning")

@@ -4,16 +4,27 @@
   "use strict";
   function cells() { return Array.from(document.querySelectorAll(".faro-progress[data-document]")); }
   function label(event) {
-    if (event.status !== "processing") { return event.status_label + (event.status === "indexed" ? " · " + event.chunk_count + " chunks" : ""); }
-    return event.status_label + " · " + event.stage_label + " " + event.progress + "%" + (event.detail ? " (" + event.detail + ")" : "");
+    if (event.status !== "processing") { return event.status_label; }
+    // A bare percentage ("0%") only repeats the progress beside it.
+    var detail = event.detail && !/^\s*\d+\s*%?\s*$/.test(event.detail) ? " (" + event.detail + ")" : "";
+    return event.status_label + " · " + event.stage_label + " " + event.progress + "%" + detail;
+  }
+  function setCell(row, name, value) {
+    var cell = row && row.querySelector(".field-" + name);
+    if (cell && value !== undefined && value !== null) { cell.textContent = value === "" ? "-" : String(value); }
   }
   function update(event) {
     cells().forEach(function (cell) {
       if (Number(cell.dataset.document) !== event.document_id) { return; }
       cell.dataset.status = event.status;
       cell.textContent = label(event);
-      var reason = cell.closest("tr") && cell.closest("tr").querySelector(".field-status_reason");
-      if (reason) { reason.textContent = event.reason || "-"; }
+      // Every live column of the row, not only the status: the reason, language and passages.
+      var row = cell.closest("tr");
+      setCell(row, "status_reason", event.reason || "");
+      if (event.status !== "processing") {  // a running stage does not know them yet
+        setCell(row, "language", event.language);
+        setCell(row, "chunk_count", event.chunk_count);
+      }
     });
   }
   function unsettled() {
