@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,17 +31,25 @@ from django.db import transaction
 from django.http import Http404
 from django.test import Client
 from hypothesis import HealthCheck, given, settings
+from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from accounts.models import User
 from accounts.principals import principals_for_user
+from accounts.services import SsoLoginRefused, user_sso_sync
 from chatbot.llm.extractive import ExtractiveClient
 from chatbot.rag.answer import answer_stream
 from ingestion.embed import get_embedder
 from ingestion.models import Chunk, Document
-from ingestion.search import IndexedChunk, get_search_backend
+from ingestion.search import IndexedChunk, SearchHit, get_search_backend
 from ingestion.selectors import access_document, document_list_for_user
-from ingestion.services import document_principals
+from ingestion.services import (
+    document_delete,
+    document_ingest,
+    document_principals,
+    document_update,
+    file_checksum,
+)
 from tests.conftest import BENEFITS_MD, index_document
 
 SEARCH_EXAMPLES = 1000  # search and selectors, for every user and document of each case
@@ -93,6 +103,13 @@ class OnceEmbedder:
             if not texts:
                 return np.zeros((0, self.dimension), dtype=np.float32)
             return np.vstack([self._vectors[text] for text in texts])
+
+    @property
+    def max_tokens(self) -> int:  # the chunker's token counter: the real model's
+        return int(self.real.max_tokens)  # type: ignore[attr-defined]
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        return list(self.real.count_tokens(texts))  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -405,3 +422,479 @@ def test_a_document_that_tells_the_assistant_to_show_the_hr_file_changes_nothing
     alice_events = async_to_sync(_collect)(alice, "¿Cuáles son las bandas salariales de 2026?", llm)
     alice_cited = {source["document_id"] for event in alice_events for source in event.get("sources") or []}
     assert hr.pk in alice_cited  # the note did not hide the HR document from the people allowed to see it
+
+
+# --- histories: the world changes while people search --------------------------------------------------
+#
+# A generated history starts from a world as above (every document indexed, its original stored) and applies
+# steps through the services the entry points call: admin edits that change access together with the title,
+# the tags or the file (``document_update``, what the admin's form calls), the worker's re-index of a queued
+# document (``document_ingest``; a damaged PDF fails), deletions, and sign-ins that bring new groups from the
+# provider (``user_sso_sync``). After every step every user is checked against the oracle below; meanwhile
+# another thread searches without pause, and each of its searches is checked against what the user could see
+# at some moment while it ran.
+
+HISTORY_EXAMPLES = 250  # histories of up to 8 steps, each step checked for every user
+HISTORY_FLOW_EXAMPLES = 20  # shorter histories through HTTP and the chat websocket: heavier, fewer
+DAMAGED = -1  # a step's new file: a damaged PDF instead of a passage
+ISSUER = "https://idp.example.test"
+DAMAGED_PDF = Path(__file__).resolve().parent / "files" / "corrupt.pdf"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A knowledge admin saves the document's form: access, and maybe the title, the tags or a new file."""
+
+    document: int
+    all_staff: bool
+    groups: frozenset[str]
+    title: bool
+    tags: bool
+    file: int | None  # a passage for the new original, DAMAGED, or None: the file is kept
+
+
+@dataclass(frozen=True)
+class Work:
+    """The ingestion worker runs whatever is queued for the document."""
+
+    document: int
+
+
+@dataclass(frozen=True)
+class Delete:
+    document: int
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The user signs in through SSO and the provider's groups claim replaces their groups."""
+
+    user: int
+    groups: frozenset[str]
+
+
+Step = Edit | Work | Delete | SignIn
+
+
+@dataclass(frozen=True)
+class History:
+    world: World
+    steps: tuple[Step, ...]
+
+
+@st.composite
+def histories(draw: st.DrawFn, *, max_users: int = 3, max_documents: int = 4, max_steps: int = 8) -> History:
+    world = draw(worlds())
+    users = world.users[:max_users]
+    world = World(users=users, documents=tuple(replace_owner(d, len(users)) for d in world.documents[:max_documents]))
+    documents = st.integers(0, len(world.documents) - 1)
+    access = st.tuples(st.booleans(), group_sets).map(
+        lambda pair: (pair[0], pair[1] if pair[0] or pair[1] else frozenset({"hr"}))  # the form needs one
+    )
+    edits = st.builds(
+        lambda document, access, title, tags, file: Edit(document, access[0], access[1], title, tags, file),
+        documents,
+        access,
+        st.booleans(),
+        st.booleans(),
+        st.none() | st.just(DAMAGED) | st.integers(0, len(PASSAGES) - 1),
+    )
+    steps = st.one_of(
+        edits,
+        edits,
+        st.builds(Work, documents),
+        st.builds(Work, documents),
+        st.builds(Delete, documents),
+        st.builds(SignIn, st.integers(0, len(users) - 1), group_sets),
+    )
+    return History(world=world, steps=tuple(draw(st.lists(steps, min_size=1, max_size=max_steps))))
+
+
+def replace_owner(document: DocumentSpec, users: int) -> DocumentSpec:
+    if document.owner is not None and document.owner >= users:
+        return DocumentSpec(document.all_staff, document.groups, None, document.passages)
+    return document
+
+
+def original_text(passages: Sequence[int]) -> str:
+    return "".join(f"{PASSAGES[p]}\n\n" for p in passages)
+
+
+@dataclass
+class DocumentState:
+    """What the oracle knows of one document, independently of the code under test."""
+
+    all_staff: bool
+    groups: frozenset[str]
+    owner: int | None
+    title: str
+    original: tuple[int, ...] | None  # the stored original's passages; None: the damaged PDF
+    served: tuple[int, ...]  # the passages of the version search serves; () when none is
+    status: str  # indexed, pending, failed or deleted
+
+
+@dataclass
+class UserState:
+    groups: frozenset[str]
+    active: bool
+
+
+class Oracle:
+    """Who may see what, step by step: the rules of ``ingestion.services.document_update`` written out."""
+
+    def __init__(self, world: World) -> None:
+        self.users = [UserState(spec.groups, spec.active) for spec in world.users]
+        self.documents = [
+            DocumentState(
+                spec.all_staff,
+                spec.groups,
+                spec.owner,
+                f"Documento {index}",
+                spec.passages,
+                spec.passages,
+                "indexed",
+            )
+            for index, spec in enumerate(world.documents)
+        ]
+
+    def may_see(self, user: int, document: int) -> bool:
+        state, person = self.documents[document], self.users[user]
+        if state.status == "deleted" or not person.active:
+            return False
+        return state.all_staff or state.owner == user or bool(person.groups & state.groups)
+
+    def apply(self, step: Step) -> None:
+        if isinstance(step, SignIn):
+            if self.users[step.user].active:  # a disabled account is refused at sign-in
+                self.users[step.user].groups = step.groups
+            return
+        state = self.documents[step.document]
+        if state.status == "deleted":
+            return
+        if isinstance(step, Delete):
+            state.status, state.served = "deleted", ()
+        elif isinstance(step, Edit):
+            state.all_staff, state.groups = step.all_staff, step.groups
+            reindex = step.title
+            if step.title:
+                state.title = f"{state.title} (revisado)" if "revisado" not in state.title else state.title[:-11]
+            if step.file is not None:
+                new = None if step.file == DAMAGED else (step.file,)
+                if new != state.original:  # the same bytes again are no new version
+                    state.original, reindex = new, True
+            if reindex:
+                state.status = "pending"  # the previous version stays served, under the new access
+        elif isinstance(step, Work) and state.status == "pending":
+            if state.original is None:
+                state.status, state.served = "failed", ()  # withdrawn
+            else:
+                state.status, state.served = "indexed", state.original
+
+    def visible(self, user: int) -> set[int]:
+        """Indices of the documents the user may see now."""
+        return {index for index in range(len(self.documents)) if self.may_see(user, index)}
+
+    def markers(self, documents: set[int]) -> set[str]:
+        texts = [
+            PASSAGES[p]
+            for index in documents
+            for p in (*self.documents[index].served, *(self.documents[index].original or ()))
+        ]
+        return {marker for text in texts for marker in MARKER.findall(text)}
+
+
+class Live:
+    """A history being played: the rows and the oracle, kept in step."""
+
+    def __init__(self, history: History, built: Built, admin: User, files: Path) -> None:
+        self.history, self.built, self.admin, self.files = history, built, admin, files
+        self.oracle = Oracle(history.world)
+        self.groups = {group.name: group for group in Group.objects.filter(name__in=GROUPS)}
+        for user in built.users:
+            user.sso_issuer, user.sso_subject = ISSUER, f"subject-{user.pk}"
+        User.objects.bulk_update(built.users, ["sso_issuer", "sso_subject"])
+        for document, spec in zip(built.documents, history.world.documents, strict=True):
+            path = files / f"original-{document.pk}.txt"
+            path.write_text(original_text(spec.passages))
+            document.file.name = str(path.relative_to(files))
+            document.original_name = path.name
+            document.checksum = file_checksum(path)
+        Document.objects.bulk_update(built.documents, ["file", "original_name", "checksum"])
+        self.steps = 0
+
+    def apply(self, step: Step) -> None:
+        self.steps += 1
+        if isinstance(step, SignIn):
+            user = self.built.users[step.user]
+            claims = {"sub": user.sso_subject, "groups": sorted(step.groups)}
+            try:
+                user_sso_sync(issuer=ISSUER, claims=claims)
+            except SsoLoginRefused:
+                assert not user.is_active
+        else:
+            document = self.built.documents[step.document]
+            if self.oracle.documents[step.document].status != "deleted":
+                self._apply_to(document, step)
+        self.oracle.apply(step)
+
+    def _apply_to(self, document: Document, step: Edit | Work | Delete) -> None:
+        if isinstance(step, Delete):
+            document_delete(document=Document.objects.get(pk=document.pk), actor=self.admin)
+        elif isinstance(step, Work):
+            document_ingest(document_id=document.pk)
+        else:
+            current = Document.objects.get(pk=document.pk)
+            title = current.title
+            if step.title:
+                title = f"{title} (revisado)" if "revisado" not in title else title[:-11]
+            path = None
+            if step.file is not None:
+                path = self.files / f"upload-{self.steps}{'.pdf' if step.file == DAMAGED else '.txt'}"
+                if step.file == DAMAGED:
+                    path.write_bytes(DAMAGED_PDF.read_bytes())
+                else:
+                    path.write_text(original_text([step.file]))
+            document_update(
+                document=current,
+                actor=self.admin,
+                title=title,
+                all_staff=step.all_staff,
+                groups=[self.groups[name] for name in sorted(step.groups)],
+                tags=["cambiado"] if step.tags else current.tags,
+                effective_date=current.effective_date,
+                path=path,
+                original_name=path.name if path else None,
+            )
+
+    def check_search_and_selectors(self, embedder: OnceEmbedder, *, every_page: bool) -> None:
+        backend = get_search_backend()
+        for index, (user, spec) in enumerate(zip(self.built.users, self.history.world.users, strict=True)):
+            user.refresh_from_db()
+            visible = self.oracle.visible(index)
+            visible_pks = {self.built.documents[d].pk for d in visible}
+            query = QUERIES[spec.query]
+            hits = backend.search(query, embedder.embed([query])[0], principals=principals_for_user(user), k=5)
+            got = {hit.document_id for hit in hits}
+            assert got <= visible_pks, (self.history, index, got, visible_pks)
+            found = set(MARKER.findall(" ".join(hit.text for hit in hits)))
+            assert found <= self.oracle.markers(visible), (self.history, index, found)
+            servable = {d for d in visible if self.oracle.documents[d].served}
+            assert bool(hits) == bool(servable), (self.history, index, "what may be served is served")
+            pages = {self.built.documents[d].pk for d in visible if self.oracle.documents[d].status == "indexed"}
+            assert set(document_list_for_user(user).values_list("pk", flat=True)) == pages, self.history
+            for document in self.built.documents if every_page else ():
+                if document.pk not in pages:
+                    with pytest.raises(Http404):
+                        access_document(user, document.pk)
+
+
+class BackgroundSearches:
+    """Another thread searching without pause for every user while the history is played. Each search is
+    checked against what its user could see at some moment between its start and its end (``epoch`` counts
+    the steps finished): a search may see the state before a step or after it, never anything else."""
+
+    def __init__(self, live: Live, embedder: OnceEmbedder) -> None:
+        self.live = live
+        self.vectors = [embedder.embed([QUERIES[spec.query]])[0] for spec in live.history.world.users]
+        self.epoch = 0
+        self.visible: list[list[set[int]]] = []  # per epoch, per user: document pks
+        self.markers: list[list[set[str]]] = []
+        self.principals: list[frozenset[str]] = []
+        self.stop = threading.Event()
+        self.failures: list[str] = []
+        self.results: list[tuple[int, int, int, list[SearchHit]]] = []
+        self.searches = 0
+        self.thread = threading.Thread(target=self._run, name="property-searches")
+
+    def publish(self) -> None:
+        """After a step (in the test's thread): the users' principals and what each may see now."""
+        users = self.live.built.users
+        self.principals = [principals_for_user(user) for user in users]
+        oracle = self.live.oracle
+        self.visible.append(
+            [{self.live.built.documents[d].pk for d in oracle.visible(index)} for index in range(len(users))]
+        )
+        self.markers.append([oracle.markers(oracle.visible(index)) for index in range(len(users))])
+        self.epoch = len(self.visible) - 1
+
+    def _run(self) -> None:
+        backend = get_search_backend()
+        history = self.live.history
+        try:
+            while not self.stop.is_set():
+                for index, spec in enumerate(history.world.users):
+                    start, principals = self.epoch, self.principals[index]
+                    hits = backend.search(QUERIES[spec.query], self.vectors[index], principals=principals, k=5)
+                    self.searches += 1
+                    if hits:  # nothing found leaks nothing
+                        self.results.append((start, self.epoch, index, hits))
+                time.sleep(0.002)  # leave the history's thread most of the time
+        except BaseException as error:  # reported by the test
+            self.failures.append(repr(error))
+
+    def check(self) -> None:
+        """Once every step is published: a search that ended in epoch e may also have seen the step that
+        was being applied then (e + 1), not yet published when it ended."""
+        last = len(self.visible) - 1
+        for start, end, index, hits in self.results:
+            epochs = range(start, min(end + 1, last) + 1)
+            allowed = set().union(*(self.visible[e][index] for e in epochs))
+            markers = set().union(*(self.markers[e][index] for e in epochs))
+            for hit in hits:
+                if hit.document_id not in allowed or not set(MARKER.findall(hit.text)) <= markers:
+                    self.failures.append(f"user {index} epochs {start}-{end}: {hit.document_id} {hit.text}")
+
+    def __enter__(self) -> BackgroundSearches:
+        self.publish()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(timeout=60)
+
+
+@pytest.fixture
+def history_setup(
+    real_pipeline: OnceEmbedder, monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
+) -> tuple[OnceEmbedder, Path]:
+    """The pipeline embeds through the same remembering embedder, originals go to a throwaway folder, and
+    the provider's group names are taken as they are."""
+    import ingestion.services
+
+    monkeypatch.setattr(ingestion.services, "get_embedder", lambda: real_pipeline)
+    settings.MEDIA_ROOT = tmp_path
+    settings.OIDC_GROUPS_PASSTHROUGH = True
+    settings.CHAT_QUESTIONS_PER_MINUTE = 1_000_000
+    return real_pipeline, tmp_path
+
+
+@pytest.mark.django_db
+def test_histories_of_edits_failures_deletes_and_sign_ins_never_leak(
+    history_setup: tuple[OnceEmbedder, Path], dana: User
+) -> None:
+    embedder, files = history_setup
+    cases = steps = background = 0
+
+    @settings(PROPERTY_SETTINGS, max_examples=HISTORY_EXAMPLES)
+    @given(history=histories())
+    def check(history: History) -> None:
+        nonlocal cases, steps, background
+        cases += 1
+        with RolledBack(history.world, embedder) as built:
+            live = Live(history, built, dana, files)
+            with BackgroundSearches(live, embedder) as searches:
+                for number, step in enumerate(history.steps, start=1):
+                    live.apply(step)
+                    searches.publish()
+                    live.check_search_and_selectors(embedder, every_page=number == len(history.steps))
+                    steps += 1
+            searches.check()
+            assert searches.failures == [], (history, searches.failures[:3])
+            background += searches.searches
+        shutil.rmtree(files / "originals", ignore_errors=True)  # the new versions' stored originals
+
+    check()
+    print(f"{cases} histories, {steps} steps, {background} searches from another thread")  # shown with -s
+    assert cases >= HISTORY_EXAMPLES
+
+
+@pytest.mark.django_db(transaction=True)
+def test_histories_never_leak_through_pages_downloads_citations_or_websocket_frames(
+    history_setup: tuple[OnceEmbedder, Path], settings: Any
+) -> None:
+    """The same histories, shorter, in committed rows: after every step each user asks on the chat websocket
+    (the full ASGI stack: origin check, session, consumer, answer flow) and opens every document's page and
+    original over HTTP."""
+    embedder, files = history_setup
+    settings.LLM_BACKEND = "extractive"  # no model to load; the flow around it is the real one
+    cases = steps = 0
+
+    @settings_(PROPERTY_SETTINGS, max_examples=HISTORY_FLOW_EXAMPLES)
+    @given(history=histories(max_users=2, max_documents=3, max_steps=4))
+    def check(history: History) -> None:
+        nonlocal cases, steps
+        cases += 1
+        admin = make_admin()
+        with Committed(history.world, embedder) as built:
+            live = Live(history, built, admin, files)
+            for step in history.steps:
+                live.apply(step)
+                steps += 1
+                for index, user in enumerate(built.users):
+                    user.refresh_from_db()
+                    check_user_surfaces(live, index, user)
+        shutil.rmtree(files / "originals", ignore_errors=True)
+
+    check()
+    print(f"{cases} histories, {steps} steps through HTTP and the websocket")  # shown with -s
+    assert cases >= HISTORY_FLOW_EXAMPLES
+
+
+def make_admin() -> User:
+    admin, _ = User.objects.get_or_create(username="history-admin", defaults={"is_staff": True})
+    return admin
+
+
+def check_user_surfaces(live: Live, index: int, user: User) -> None:
+    oracle, built = live.oracle, live.built
+    visible = oracle.visible(index)
+    visible_pks = {built.documents[d].pk for d in visible}
+    markers = oracle.markers(visible)
+    spec = live.history.world.users[index]
+
+    frames = async_to_sync(_ask_on_socket)(user, QUERIES[spec.query]) if user.is_active else []
+    streamed = json.dumps(frames, ensure_ascii=False)
+    assert set(MARKER.findall(streamed)) <= markers, (live.history, index, streamed)
+    cited = {source["document_id"] for frame in frames for source in frame.get("sources") or []}
+    assert cited <= visible_pks, (live.history, index, streamed)
+    assert {int(pk) for pk in DOCUMENT_LINK.findall(streamed)} <= visible_pks, (live.history, index, streamed)
+
+    client = Client()
+    client.force_login(user)
+    for number, document in enumerate(built.documents):
+        state = oracle.documents[number]
+        for url in (f"/documents/{document.pk}/", f"/documents/{document.pk}/original/"):
+            response = client.get(url)
+            if not user.is_active:
+                assert response.status_code == 302  # a disabled user is signed out
+            elif number in visible and state.status == "indexed":
+                assert response.status_code == 200, (live.history, index, url)
+                body = response.getvalue()  # the page, or the streamed original
+                assert set(MARKER.findall(body.decode(errors="replace"))) <= markers, (live.history, index, url)
+            else:
+                assert response.status_code == 404, (live.history, index, url)  # forbidden looks like missing
+
+
+async def _ask_on_socket(user: User, question: str) -> list[dict[str, Any]]:
+    from channels.db import database_sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings as django_settings
+
+    from config.asgi import application
+
+    def cookie() -> str:
+        client = Client()
+        client.force_login(user)
+        return client.cookies[django_settings.SESSION_COOKIE_NAME].value
+
+    session = await database_sync_to_async(cookie)()
+    headers = [
+        (b"host", b"localhost"),
+        (b"origin", b"http://localhost"),
+        (b"cookie", f"{django_settings.SESSION_COOKIE_NAME}={session}".encode()),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    connected, _ = await communicator.connect()
+    assert connected
+    try:
+        await communicator.send_json_to({"type": "ask", "conversation": None, "question": question})
+        frames: list[dict[str, Any]] = []
+        while True:
+            frame = await communicator.receive_json_from(timeout=120)
+            frames.append(frame)
+            if frame["type"] in ("done", "error"):
+                assert frame["type"] == "done", frame
+                return frames
+    finally:
+        await communicator.disconnect()
