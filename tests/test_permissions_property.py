@@ -9,6 +9,12 @@ whole module (the pools below are small), so each generated case costs milliseco
 
 The oracle is written out here, independently of ``accounts.principals``: an active user sees a document
 when it is for all staff, when they own it, or when they share one of its groups.
+
+Generated histories (below) then change the world step by step, through the services the admin, the worker
+and SSO sign-in call, with another thread searching meanwhile; the oracle follows the rule written in
+``ingestion.services.document_update``. Generated cases a pass: 1,000 worlds for search and selectors, 40
+for the answer flow and pages, 250 histories for search and selectors, 20 histories for pages, originals,
+citations and websocket frames: 1,310 a pass, 2,620 in CI (embedded and production passes).
 """
 
 from __future__ import annotations
