@@ -45,6 +45,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         self.owner = uuid.uuid4().hex
         self.task: asyncio.Task[None] | None = None
+        self.answering = False  # a turn is open on this socket: cleared before its "done" is sent
         self.stop: asyncio.Event | None = None
         user = self.scope.get("user")
         # Accepted first, then closed: a close before accept is a failed handshake to the browser, which
@@ -116,7 +117,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         if conversation is not None and (not isinstance(conversation, int) or isinstance(conversation, bool)):
             await self.send_json(error("invalid", "Invalid conversation id."))
             return
-        if self.task is not None and not self.task.done():
+        if self.answering:
             await self.send_json(error("busy", "An answer is still being written: wait for it or stop it."))
             return
         wait, taken = await orm(self._admit)(user, conversation)
@@ -127,6 +128,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json(error("busy", "This conversation is already answering a question."))
             return
         self.stop = asyncio.Event()
+        self.answering = True
         self.task = asyncio.create_task(
             self._answer(user=user, conversation=conversation, question=question.strip(), stop=self.stop)
         )
@@ -135,13 +137,25 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         seconds = settings.GENERATOR_TIMEOUT_SECONDS + LOCK_MARGIN_SECONDS
         return conversation_lock(user.pk, conversation, owner=self.owner, seconds=seconds)
 
+    async def _release(self, user: User, locked: int | None) -> None:
+        """End the turn: the conversation's lock goes and the socket takes a new question."""
+        self.answering = False
+        if locked is not None:
+            # Shielded: a socket closing right after "done" cancels the answer's task, and the lock must go.
+            await asyncio.shield(orm(conversation_unlock)(user.pk, locked, owner=self.owner))
+
     async def _answer(self, *, user: User, conversation: int | None, question: str, stop: asyncio.Event) -> None:
         locked = conversation
+        released = False
         try:
             async for event in answer_stream(user=user, conversation_id=conversation, question=question, stop=stop):
                 if event["type"] == "conversation" and locked is None:
                     locked = event["id"]  # a new conversation: hold it from now on
                     await orm(self._lock)(user, locked)
+                if event["type"] == "done":
+                    # Released before "done" is sent: a client that asks again on "done" is never "busy".
+                    released = True
+                    await self._release(user, locked)
                 await self.send_json(event)
         except asyncio.CancelledError:
             raise
@@ -149,7 +163,5 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             logger.exception("answer failed")
             await self.send_json(error("internal", "Something went wrong; please try again."))
         finally:
-            if locked is not None:
-                # Shielded: a socket closing right after "done" cancels this task, and the lock must go.
-                unlock = orm(conversation_unlock)(user.pk, locked, owner=self.owner)
-                await asyncio.shield(unlock)
+            if not released:  # a new turn may already be open once this one is released
+                await self._release(user, locked)

@@ -42,9 +42,20 @@ class TokenEvent(TypedDict):
     text: str
 
 
+class RetrievedEvent(TypedDict):
+    """Sent once the search is done and an answer will be written: the passages found, numbered as the
+    answer will cite them (``sources`` later lists only the cited ones). Not sent before a refusal."""
+
+    type: Literal["retrieved"]
+    sources: list[Source]
+
+
 class SourcesEvent(TypedDict):
     type: Literal["sources"]
     sources: list[Source]
+
+
+FallbackReason = Literal["", "error", "timeout", "unsupported"]
 
 
 class DoneEvent(TypedDict):
@@ -52,7 +63,8 @@ class DoneEvent(TypedDict):
     message_id: int
     model: str
     adapter: str
-    fallback: bool  # the generator failed or ran out of time: the answer quotes passages
+    fallback: bool  # the generator could not answer: the answer quotes the passages' sentences instead
+    fallback_reason: FallbackReason  # why: it failed, ran out of time, or what it said was not supported
     refused: bool  # the evidence was too weak: Faro said so and did not call the generator
     stopped: bool  # the person stopped it; the text is what was said until then
     confidence: Literal["high", "medium", "low"]
@@ -71,4 +83,4 @@ class ErrorEvent(TypedDict):
     retry_after: NotRequired[int]  # seconds, with "rate_limited"
 
 
-ServerEvent = ConversationEvent | TokenEvent | SourcesEvent | DoneEvent | ErrorEvent
+ServerEvent = ConversationEvent | RetrievedEvent | TokenEvent | SourcesEvent | DoneEvent | ErrorEvent

@@ -32,7 +32,7 @@ def ui_strings() -> dict[str, str]:
     return {
         "sources": _("Sources"),
         "closest": _("Closest documents"),
-        "fallback": _("Quoted passages: the model could not answer."),
+        "fallback": _("The documents' own sentences: the model could not give an answer they support."),
         "stopped": _("Stopped."),
         "disconnected": _("Connection lost. Reconnecting…"),
         "error": _("Error"),
@@ -40,7 +40,7 @@ def ui_strings() -> dict[str, str]:
         "confidence_medium": _("Medium confidence"),
         "confidence_low": _("Low confidence"),
         "refused": _("Not in the documentation"),
-        "unsupported": _("Some sentences are not supported by the cited passages."),
+        "unsupported": _("Sentences the documents do not support were left out."),
         "copy": _("Copy"),
         "copied": _("Copied"),
         "helpful": _("Helpful"),

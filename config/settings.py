@@ -262,7 +262,9 @@ EVALUATION_EMBEDDING_CACHE = env_str("EVALUATION_EMBEDDING_CACHE", str(DATA_DIR 
 # --- Models ----------------------------------------------------------------------------------------
 # EMBEDDING_MODEL is read with the search settings above (it sets SEARCH_EMBEDDING_LANGUAGES' default).
 EMBEDDING_BATCH_SIZE = env_int("EMBEDDING_BATCH_SIZE", 32)
-LLM_BACKEND = env_choice("LLM_BACKEND", "local", ("local", "tgi", "extractive"))
+# The embedded default quotes the sentences that answer (extractive): the packaged 135M model does not pass
+# the grounding gate on the gold sets (docs/evaluation.md). Production points LLM_BACKEND=tgi at a real model.
+LLM_BACKEND = env_choice("LLM_BACKEND", "extractive", ("local", "tgi", "extractive"))
 LLM_BACKENDS = {
     "local": "chatbot.llm.local.LocalLLMClient",
     "tgi": "chatbot.llm.tgi.TGIClient",
@@ -281,10 +283,16 @@ TGI_RETRIES = env_int("TGI_RETRIES", 2)  # connection failures retried before th
 # Names of the LoRA adapters TGI loads, read from the same LORA_ADAPTERS it is started with (name=/adapters/name
 # or a hub id): the tgi client sends the promoted tone adapter only when TGI has it.
 TGI_ADAPTERS = [item.partition("=")[0].strip() for item in env_list("LORA_ADAPTERS", [])]
-# --- Answers (chatbot.rag): refusal and confidence thresholds on the evidence signal of
-# chatbot/rag/evidence.py, calibrated by bench/refusal_calibration.py (figures in docs/evaluation.md).
+# --- Answers (chatbot.rag): refusal and confidence thresholds on the passages' evidence
+# (chatbot/rag/evidence.py) and on the best sentence's score (chatbot/rag/sentences.py), calibrated by
+# bench/answer_calibration.py (figures in docs/evaluation.md).
 ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)
 ANSWER_HIGH_EVIDENCE = env_float("ANSWER_HIGH_EVIDENCE", 0.55)
+ANSWER_MIN_ANSWERABILITY = env_float("ANSWER_MIN_ANSWERABILITY", 0.45)
+ANSWER_HIGH_ANSWERABILITY = env_float("ANSWER_HIGH_ANSWERABILITY", 0.7)
+# A generated answer is shown only if at least this share of its judged sentences passed the grounding gate
+# (chatbot/rag/grounding.py); otherwise the extractive answer replaces it.
+GROUNDING_MIN_SUPPORTED_SHARE = env_float("GROUNDING_MIN_SUPPORTED_SHARE", 0.6)
 QUERY_REWRITE = env_choice("QUERY_REWRITE", "auto", ("auto", "generator", "heuristic", "off"))
 CHAT_MAX_MESSAGE_BYTES = env_int("CHAT_MAX_MESSAGE_BYTES", 16 * 1024)  # one websocket message
 CHAT_QUESTIONS_PER_MINUTE = env_int("CHAT_QUESTIONS_PER_MINUTE", 10)  # per user, across sockets

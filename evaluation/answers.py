@@ -32,9 +32,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ from chatbot.rag.answer import answer_stream
 from chatbot.rag.citations import clean_citations, judged_sentences, strip_citations
 from chatbot.rag.text import content_terms
 from chatbot.services import conversation_delete
+from evaluation.answer_quality import contains_span, is_evidence, is_yes_no, lead_sentence
 from evaluation.metrics import (
     citation_precision,
     hit_at,
@@ -104,6 +106,7 @@ class Asked:
     judged: int
     unsupported: int
     latency_ms: int
+    confidence: str = ""
 
 
 def evaluation_user(groups: list[str]) -> User:
@@ -208,6 +211,7 @@ class _Asker:
             judged=len(judged_sentences(message.content)),
             unsupported=len(message.unsupported),
             latency_ms=message.latency_total_ms or 0,
+            confidence=message.confidence,
         )
 
 
@@ -243,12 +247,44 @@ def _question_record(gold: GoldQuestion, asked: list[Asked], ranking: list[str])
             if gold.answerable and answered and reference
             else None
         ),
+        **_reading_record(gold, first),
         "language": language,
         "language_match": detect_language(clean_citations(first.text, set())[0], default=language) == language,
         "stability_citations": mean_pairwise_agreement([a.cited for a in asked]),
         "stability_answers": mean_pairwise_agreement([_answer_terms(a.text) for a in asked]),
         "latency_ms": [a.latency_ms for a in asked],
         "answer": first.text[:600],
+    }
+
+
+def _reading_record(gold: GoldQuestion, first: Asked) -> dict[str, Any]:
+    """What the person read: does the answer, and its lead sentence, hold the reference answer
+    (``evaluation.answer_quality``); how long it is; how sure it said it was, and whether it was right."""
+    answered = not first.refused
+    shown = strip_citations(first.text)
+    lead = lead_sentence(first.text)
+    spans = list(gold.answer_spans)
+    labelled = gold.answerable and answered and bool(spans)
+    yes_no = is_yes_no(spans)
+    contains = any(contains_span(shown, span) for span in spans) if labelled and not yes_no else None
+    if labelled and yes_no:
+        lead_holds = is_evidence(lead, gold.evidence_sentences) if gold.evidence_sentences else None
+        contains = any(contains_span(shown, e) for e in gold.evidence_sentences) if lead_holds is not None else None
+    else:
+        lead_holds = any(contains_span(lead, span) for span in spans) if labelled else None
+    if not gold.answerable:
+        correct: bool | None = first.refused
+    elif first.refused:
+        correct = False
+    else:
+        correct = lead_holds if lead_holds is not None else contains
+    return {
+        "answer_kind": "none" if not gold.answerable else ("yes_no" if yes_no else ("span" if spans else "")),
+        "contains_answer": contains,
+        "lead_holds_answer": lead_holds,
+        "answer_words": len(shown.split()) if answered else None,
+        "confidence": first.confidence,
+        "correct": correct,
     }
 
 
@@ -284,6 +320,12 @@ def _summary(records: list[dict[str, Any]], bias: list[dict[str, Any]]) -> dict[
         "refusal_accuracy": mean(float(r["refused"]) for r in unanswerable),
         "false_refusal_rate": mean(float(r["refused"]) for r in answerable),
         "reference_recall": mean(r["reference_recall"] for r in records),
+        # Of answerable questions whose expected document was among the passages, answered, with spans:
+        "answer_containment": mean(_flag(r["contains_answer"]) for r in answerable if r["hit"]),
+        "lead_containment": mean(_flag(r["lead_holds_answer"]) for r in answerable if r["hit"]),
+        "median_answer_words": _median(r["answer_words"] for r in records),
+        "high_share": mean(float(r["confidence"] == "high") for r in records),
+        "high_accuracy": mean(_flag(r["correct"]) for r in records if r["confidence"] == "high"),
         "language_match": mean(float(r["language_match"]) for r in records),
         "stability_citations": mean(r["stability_citations"] for r in records),
         "stability_answers": mean(r["stability_answers"] for r in records),
@@ -292,6 +334,15 @@ def _summary(records: list[dict[str, Any]], bias: list[dict[str, Any]]) -> dict[
         "latency_p50_ms": round(percentile(latencies, 0.5), 1) if latencies else None,
         "latency_p95_ms": round(percentile(latencies, 0.95), 1) if latencies else None,
     }
+
+
+def _flag(value: bool | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _median(values: Iterable[int | None]) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return float(statistics.median(known)) if known else None
 
 
 def _previous_comparable(run: EvaluationRun) -> EvaluationRun | None:

@@ -14,6 +14,9 @@ from evaluation.models import GoldQuestion, GoldSet
 from evaluation.retrieval import beir_load
 
 DEMO_GOLD_SET = settings.BASE_DIR / "evaluation" / "goldsets" / "demo.json"
+# The demo company's sets: the first questions, questions outside its documents (half sharing their words),
+# and employees' paraphrases, several asked in the other language than the document's.
+DEMO_GOLD_SETS = ("demo", "demo-out-of-scope", "demo-employees")
 
 
 def _replace_questions(gold_set: GoldSet, questions: list[dict[str, Any]]) -> None:
@@ -25,6 +28,8 @@ def _replace_questions(gold_set: GoldSet, questions: list[dict[str, Any]]) -> No
             question=str(row["question"]),
             expected_documents=[str(doc) for doc in row.get("expected_documents", [])],
             reference_answer=str(row.get("reference_answer") or ""),
+            answer_spans=[str(span) for span in row.get("answer_spans", [])],
+            evidence_sentences=[str(sentence) for sentence in row.get("evidence_sentences", [])],
             answerable=bool(row.get("answerable", True)),
         )
         for row in questions
@@ -34,7 +39,7 @@ def _replace_questions(gold_set: GoldSet, questions: list[dict[str, Any]]) -> No
 @transaction.atomic
 def gold_set_import_file(*, path: Path, name: str | None = None) -> GoldSet:
     """A JSON gold set: ``{name, description, groups, questions: [{key, question, expected_documents
-    (titles), reference_answer, answerable}]}``. Importing again replaces the questions."""
+    (titles), reference_answer, answer_spans, answerable}]}``. Importing again replaces the questions."""
     payload = json.loads(path.read_text(encoding="utf-8"))
     if not payload.get("questions"):
         raise ValueError(f"{path} has no questions")
@@ -53,9 +58,10 @@ def gold_set_import_file(*, path: Path, name: str | None = None) -> GoldSet:
 
 @transaction.atomic
 def gold_set_import_beir(*, directory: Path, name: str, split: str = "test", description: str = "") -> GoldSet:
-    """Questions and judgements of a BEIR folder, with reference answers and the answerable flag from its
-    ``answers.jsonl`` (``{_id, answers, not_answerable}``) when there is one. The corpus stays in the folder
-    and is indexed afresh by every run."""
+    """Questions and judgements of a BEIR folder, with reference answers, evidence sentences and the
+    answerable flag from its ``answers.jsonl`` (``{_id, answers, evidences, not_answerable}``) when there is
+    one (each answer is also a span a correct answer holds). The corpus stays in the folder and is indexed
+    afresh by every run."""
     dataset = beir_load(directory, split=split)
     answers: dict[str, dict[str, Any]] = {}
     answers_file = directory / "answers.jsonl"
@@ -80,6 +86,8 @@ def gold_set_import_beir(*, directory: Path, name: str, split: str = "test", des
                 "question": text,
                 "expected_documents": [doc for doc, grade in dataset.judgements[key].items() if grade > 0],
                 "reference_answer": " | ".join(str(a) for a in answer.get("answers", [])),
+                "answer_spans": [str(a) for a in answer.get("answers", [])],
+                "evidence_sentences": [str(e) for e in answer.get("evidences", [])],
                 "answerable": not answer.get("not_answerable", False),
             }
         )
@@ -91,3 +99,13 @@ def gold_set_demo_ensure() -> GoldSet:
     """The demo gold set, imported from the repository on first use."""
     found = GoldSet.objects.filter(name="demo").first()
     return found if found is not None else gold_set_import_file(path=DEMO_GOLD_SET, name="demo")
+
+
+def gold_set_demo_all_ensure() -> list[GoldSet]:
+    """Every gold set shipped for the demo company, imported on first use."""
+    sets = []
+    for path in (DEMO_GOLD_SET.parent / f"{name}.json" for name in DEMO_GOLD_SETS):
+        name = json.loads(path.read_text(encoding="utf-8"))["name"]
+        found = GoldSet.objects.filter(name=name).first()
+        sets.append(found if found is not None else gold_set_import_file(path=path, name=name))
+    return sets

@@ -31,6 +31,10 @@ class GoldQuestion(models.Model):
     question = models.TextField()
     expected_documents = models.JSONField(default=list, blank=True)  # titles, or corpus ids of a BEIR set
     reference_answer = models.TextField(blank=True)
+    # Short spans a correct answer holds (any one; verbatim in the document, compared accent- and case-folded),
+    # and for questions answered yes/no, the document sentences that decide them (evaluation/answer_quality.py).
+    answer_spans = models.JSONField(default=list, blank=True)
+    evidence_sentences = models.JSONField(default=list, blank=True)
     answerable = models.BooleanField(default=True)
 
     class Meta:

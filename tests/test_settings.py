@@ -41,7 +41,7 @@ def test_defaults_are_embedded(settings):
         pytest.skip("this run uses the production path")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings.SEARCH_BACKEND == "embedded"
-    assert settings.LLM_BACKEND == "local"
+    assert settings.LLM_BACKEND == "extractive"  # the quoted answer: the packaged 135M model fails the gate
     assert settings.CHANNEL_LAYERS["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
 
 

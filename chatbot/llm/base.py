@@ -21,6 +21,18 @@ class Passage:
 
 
 @dataclass(frozen=True)
+class EvidenceSentence:
+    """A sentence of passage ``n`` chosen to answer the question (``chatbot.rag.sentences``), verbatim but
+    for Markdown markup."""
+
+    n: int
+    text: str
+    score: float
+    title: str = ""  # of the sentence's document
+    location: str = ""  # its section and page, as the source list shows them
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     question: str
     language: str
@@ -28,6 +40,7 @@ class GenerationRequest:
     messages: tuple[ChatMessage, ...]  # the full prompt for generators that take one
     max_new_tokens: int = 200
     adapter: str = ""  # a LoRA adapter id for servers that load several (TGI selects it by "model"); "" = base
+    evidence: tuple[EvidenceSentence, ...] = ()  # the sentences that answer, best first (the extractive answer)
 
 
 class GenerationError(Exception):

@@ -1,13 +1,17 @@
-"""The answer flow, one question at a time:
+"""The answer flow, one question at a time, each step a function over one ``Draft``:
 
-1. record the question (opening a conversation if needed) and read the turns before it;
-2. rewrite a follow-up into a standalone query (``chatbot.rag.rewrite``);
-3. retrieve under the user's principals and measure the evidence (``chatbot.rag.evidence``);
-4. refuse when the evidence is below ``ANSWER_MIN_EVIDENCE``: say so, list the closest documents, and do
-   not call the generator; otherwise stream a grounded answer, falling back to quoted passages when the
-   generator fails or runs out of time, and stopping when the person asks;
-5. check the citations (``chatbot.rag.citations``), rate the confidence (``chatbot.rag.confidence``),
-   render the answer as safe HTML and record it with its provenance.
+1. ``_record``: record the question (opening a conversation if needed) and read the turns before it;
+2. ``_rewrite``: rewrite a follow-up into a standalone query (``chatbot.rag.rewrite``);
+3. ``_retrieve``: retrieve under the user's principals, measure the passages' evidence
+   (``chatbot.rag.evidence``) and rank their sentences against the question (``chatbot.rag.sentences``);
+4. ``_refuse`` when no sentence answers (passage evidence below ``ANSWER_MIN_EVIDENCE`` or the best
+   sentence below ``ANSWER_MIN_ANSWERABILITY``): say so, list the closest documents, call no generator.
+   Otherwise ``_generate``: stream the answer through the grounding gate (``chatbot.rag.grounding``), so
+   only sentences the passages support are shown; fall back to the extractive answer (the chosen sentences,
+   quoted and cited) when the generator fails, runs out of time, or what it said does not pass the gate;
+   stop when the person asks;
+5. ``_finish``: check the citations (``chatbot.rag.citations``), rate the confidence
+   (``chatbot.rag.confidence``), render the answer as safe HTML and record it with its provenance.
 """
 
 from __future__ import annotations
@@ -17,24 +21,38 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import suppress
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from accounts.models import User
 from accounts.principals import principals_for_user
 from chatbot.db import orm
-from chatbot.events import ConversationEvent, DoneEvent, ErrorEvent, ServerEvent, SourcesEvent, TokenEvent
+from chatbot.events import (
+    ConversationEvent,
+    DoneEvent,
+    ErrorEvent,
+    FallbackReason,
+    RetrievedEvent,
+    ServerEvent,
+    Source,
+    SourcesEvent,
+    TokenEvent,
+)
 from chatbot.llm import ChatMessage, GenerationError, GenerationRequest, LLMClient, Passage, get_llm_client
 from chatbot.llm.extractive import extractive_answer
 from chatbot.models import Conversation
 from chatbot.rag.citations import CitationCheck, check_citations
 from chatbot.rag.confidence import answer_confidence
 from chatbot.rag.context import fit_passages
+from chatbot.rag.grounding import GateResult, gate
 from chatbot.rag.prompts import FALLBACK_NOTICE, PROMPT_VERSION, build_messages, refusal_text
-from chatbot.rag.retrieval import closest_documents, retrieve, sources_from_hits
+from chatbot.rag.retrieval import Retrieval, closest_documents, retrieve, sources_from_hits
 from chatbot.rag.rewrite import REWRITE_TIMEOUT_SECONDS, resolve_mode, rewrite_query
+from chatbot.rag.sentences import SentenceRanking, rank_sentences, select_answer
 from chatbot.rendering import answer_html
 from chatbot.services import AnswerProvenance, ConversationNotFound, answer_record, question_record
+from ingestion.embed import get_embedder
 from ingestion.language import detect_language
 
 logger = logging.getLogger(__name__)
@@ -89,6 +107,142 @@ def _ms(since: float) -> int:
     return round(1000 * (time.monotonic() - since))
 
 
+@dataclass
+class Draft:
+    """What one answer accumulates on its way through the steps."""
+
+    started: float
+    question: str
+    language: str
+    conversation: Conversation | None = None
+    history: list[ChatMessage] = field(default_factory=list)
+    principals: frozenset[str] = frozenset()
+    query: str = ""
+    retrieval: Retrieval | None = None
+    retrieval_ms: int = 0
+    ranking: SentenceRanking | None = None
+    sources: list[Source] = field(default_factory=list)
+    passages: tuple[Passage, ...] = ()
+    request: GenerationRequest | None = None
+    refused: bool = False
+    parts: list[str] = field(default_factory=list)  # what the person was shown, in order
+    first_content_ms: int | None = None
+    fallback_reason: FallbackReason = ""
+    withheld: list[str] = field(default_factory=list)  # generated sentences the gate did not show
+    model: str = "none"
+    adapter: str = ""
+
+    def show(self, text: str) -> TokenEvent:
+        if self.first_content_ms is None:
+            self.first_content_ms = _ms(self.started)
+        self.parts.append(text)
+        return TokenEvent(type="token", text=text)
+
+    @property
+    def evidence(self) -> float:
+        return self.retrieval.score if self.retrieval is not None else 0.0
+
+    @property
+    def answerability(self) -> float:
+        return self.ranking.answerability if self.ranking is not None else 0.0
+
+
+def _retrieve(draft: Draft) -> None:
+    """Passages under the user's principals, their evidence, and their sentences ranked (one thread hop)."""
+    draft.retrieval = retrieval = retrieve(draft.query, principals=draft.principals, k=settings.SEARCH_TOP_K)
+    draft.retrieval_ms = _ms(draft.started)
+    sources = sources_from_hits(retrieval.hits)
+    draft.passages = tuple(
+        Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
+        for s, h in zip(sources, retrieval.hits, strict=True)
+    )
+    draft.sources = sources
+    draft.ranking = rank_sentences(
+        question=draft.query,
+        language=draft.language,
+        question_vector=retrieval.query_vector,
+        passages=draft.passages,
+        embedder=get_embedder() if retrieval.query_vector is not None else None,
+        passage_support=[item.support for item in retrieval.evidence],
+    )
+    draft.refused = (
+        not retrieval.hits
+        or draft.evidence < settings.ANSWER_MIN_EVIDENCE
+        or draft.answerability < settings.ANSWER_MIN_ANSWERABILITY
+    )
+
+
+def _refuse(draft: Draft) -> TokenEvent:
+    assert draft.retrieval is not None
+    draft.sources = sources_from_hits(closest_documents(draft.retrieval.hits))
+    return draft.show(refusal_text(draft.language, [(source["n"], source["title"]) for source in draft.sources]))
+
+
+def _request(draft: Draft, adapter: str) -> GenerationRequest:
+    assert draft.ranking is not None
+    prompt_passages = fit_passages(draft.passages, question=draft.question, max_words=settings.GENERATOR_CONTEXT_WORDS)
+    return GenerationRequest(
+        question=draft.question,
+        language=draft.language,
+        passages=prompt_passages,
+        messages=build_messages(
+            question=draft.question, language=draft.language, passages=prompt_passages, history=draft.history
+        ),
+        max_new_tokens=settings.GENERATOR_MAX_NEW_TOKENS,
+        adapter=adapter,
+        evidence=select_answer(draft.ranking),
+    )
+
+
+def _extractive(draft: Draft, reason: FallbackReason) -> str:
+    """The extractive answer over all retrieved passages, replacing whatever was shown."""
+    assert draft.request is not None
+    draft.fallback_reason = reason
+    text = extractive_answer(
+        GenerationRequest(
+            question=draft.question,
+            language=draft.language,
+            passages=draft.passages,
+            messages=(),
+            evidence=draft.request.evidence,
+        )
+    )
+    if reason in ("error", "timeout"):
+        text = f"{FALLBACK_NOTICE.get(draft.language, FALLBACK_NOTICE['en'])}\n\n{text}"
+    return text
+
+
+async def _generate(draft: Draft, llm: LLMClient, stop: asyncio.Event) -> AsyncIterator[TokenEvent]:
+    """The generator's text through the grounding gate; the extractive answer when it cannot answer."""
+    assert draft.request is not None
+    result = GateResult()
+    deadline = asyncio.get_running_loop().time() + settings.GENERATOR_TIMEOUT_SECONDS
+    try:
+        if not stop.is_set():
+            async for sentence in gate(
+                pieces_until(llm.stream(draft.request), stop=stop, deadline=deadline), draft.passages, result, stop
+            ):
+                yield draft.show(sentence)
+        if not stop.is_set() and not result.text:
+            raise GenerationError("nothing to show" if result.withheld else "empty answer")
+    except (GenerationError, TimeoutError) as error:
+        logger.warning("generator %s failed, answering extractively: %s", draft.model, error)
+        reason: FallbackReason = "timeout" if isinstance(error, TimeoutError) else "error"
+        if result.withheld and not result.text:
+            reason = "unsupported"
+        text = _extractive(draft, reason)
+        yield draft.show(f"\n\n{text}" if draft.parts else text)
+    else:
+        if not stop.is_set() and not result.answers(settings.GROUNDING_MIN_SUPPORTED_SHARE):
+            logger.info(
+                "generator %s: %d of %d sentences unsupported", draft.model, len(result.withheld), result.judged
+            )
+            text = _extractive(draft, "unsupported")
+            draft.parts = []
+            yield draft.show(text)
+    draft.withheld = result.withheld
+
+
 async def answer_stream(
     *,
     user: User,
@@ -98,127 +252,102 @@ async def answer_stream(
     stop: asyncio.Event | None = None,
     adapter: str = "",
 ) -> AsyncIterator[ServerEvent]:
-    started = time.monotonic()
+    draft = Draft(started=time.monotonic(), question=question, language=detect_language(question))
     stop = stop or asyncio.Event()
     try:
-        conversation, history, principals = await orm(_record_question)(
+        draft.conversation, draft.history, draft.principals = await orm(_record_question)(
             user=user, conversation_id=conversation_id, question=question
         )
     except ConversationNotFound:
         yield ErrorEvent(type="error", code="not_found", message="Conversation not found.")
         return
-    yield ConversationEvent(type="conversation", id=conversation.pk, title=conversation.title)
+    yield ConversationEvent(type="conversation", id=draft.conversation.pk, title=draft.conversation.title)
 
-    language = detect_language(question)
     llm = llm or get_llm_client()
     rewrite = await rewrite_query(
         question=question,
-        history=history,
+        history=draft.history,
         llm=llm,
         mode=resolve_mode(settings.QUERY_REWRITE, settings.LLM_BACKEND),
-        language=language,
+        language=draft.language,
         timeout=REWRITE_TIMEOUT_SECONDS,
     )
-    retrieval = await asyncio.to_thread(retrieve, rewrite.query, principals=principals, k=settings.SEARCH_TOP_K)
-    retrieval_ms = _ms(started)
-    evidence = retrieval.score
-    refused = not retrieval.hits or evidence < settings.ANSWER_MIN_EVIDENCE
-
-    parts: list[str] = []
-    first_token_ms: int | None = None
-    fallback = False
-    model_name, adapter_id = "none", ""
-    passages: tuple[Passage, ...] = ()
-    if refused:
-        hits = closest_documents(retrieval.hits)
-        sources = sources_from_hits(hits)
-        parts.append(refusal_text(language, [(source["n"], source["title"]) for source in sources]))
-        first_token_ms = _ms(started)
-        yield TokenEvent(type="token", text=parts[0])
+    draft.query = rewrite.query
+    await asyncio.to_thread(_retrieve, draft)
+    if draft.refused:
+        yield _refuse(draft)
     else:
-        sources = sources_from_hits(retrieval.hits)
-        passages = tuple(
-            Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
-            for s, h in zip(sources, retrieval.hits, strict=True)
-        )
-        prompt_passages = fit_passages(passages, question=question, max_words=settings.GENERATOR_CONTEXT_WORDS)
-        request = GenerationRequest(
-            question=question,
-            language=language,
-            passages=prompt_passages,
-            messages=build_messages(question=question, language=language, passages=prompt_passages, history=history),
-            max_new_tokens=settings.GENERATOR_MAX_NEW_TOKENS,
-            adapter=adapter,
-        )
-        model_name, adapter_id = llm.model_name, llm.adapter_for(request)
-        deadline = asyncio.get_running_loop().time() + settings.GENERATOR_TIMEOUT_SECONDS
-        try:
-            if not stop.is_set():
-                async for piece in pieces_until(llm.stream(request), stop=stop, deadline=deadline):
-                    if first_token_ms is None:
-                        first_token_ms = _ms(started)
-                    parts.append(piece)
-                    yield TokenEvent(type="token", text=piece)
-            if not stop.is_set() and not "".join(parts).strip():
-                raise GenerationError("empty answer")
-        except (GenerationError, TimeoutError) as error:
-            logger.warning("generator %s failed, answering extractively: %s", model_name, error)
-            fallback = True
-            text = f"{FALLBACK_NOTICE.get(language, FALLBACK_NOTICE['en'])}\n\n{extractive_answer(request)}"
-            if parts:
-                text = "\n\n" + text
-            parts.append(text)
-            first_token_ms = first_token_ms if first_token_ms is not None else _ms(started)
-            yield TokenEvent(type="token", text=text)
+        yield RetrievedEvent(type="retrieved", sources=draft.sources)  # the page shows them while it waits
+        draft.request = _request(draft, adapter)
+        draft.model, draft.adapter = llm.model_name, llm.adapter_for(draft.request)
+        async for token in _generate(draft, llm, stop):
+            yield token
+    async for event in _finish(draft, user=user, stop=stop):
+        yield event
 
-    stopped = stop.is_set() and not refused and not fallback
-    text = "".join(parts)
-    if refused:
+
+def _supported_share(check: CitationCheck, *, withheld: int) -> float:
+    """Share of everything said that was supported: the shown text's judged sentences and those withheld."""
+    judged = check.judged + withheld
+    return 1.0 if not judged else (check.judged - len(check.unsupported)) / judged
+
+
+async def _finish(draft: Draft, *, user: User, stop: asyncio.Event) -> AsyncIterator[ServerEvent]:
+    """Citations checked, confidence rated, the answer rendered and recorded; ``sources`` then ``done``."""
+    assert draft.conversation is not None and draft.retrieval is not None
+    fallback = bool(draft.fallback_reason)
+    stopped = stop.is_set() and not draft.refused and not fallback
+    text = "".join(draft.parts).strip()
+    if draft.refused:
         check = CitationCheck(text=text, cited=(), removed=(), judged=0, unsupported=())
+        sources = draft.sources
     else:
-        check = check_citations(text, passages)
+        check = check_citations(text, draft.passages)
+        # Only the passages the answer cites are its sources; nothing cited (a stopped fragment) lists all.
+        sources = [source for source in draft.sources if source["n"] in check.cited] or draft.sources
     confidence = answer_confidence(
-        refused=refused,
-        evidence=evidence,
-        supported_share=check.supported_share,
-        min_evidence=settings.ANSWER_MIN_EVIDENCE,
-        high_evidence=settings.ANSWER_HIGH_EVIDENCE,
+        refused=draft.refused,
+        stopped=stopped,
+        evidence=draft.evidence,
+        answerability=draft.answerability,
+        supported_share=_supported_share(check, withheld=len(draft.withheld)),
     )
     html = answer_html(check.text, sources)
     yield SourcesEvent(type="sources", sources=sources)
     message = await orm(answer_record)(
         user=user,
-        conversation=conversation,
-        question=question,
+        conversation=draft.conversation,
+        question=draft.question,
         content=check.text,
         sources=list(sources),
         provenance=AnswerProvenance(
-            rewritten_query=rewrite.query,
-            retrieval=retrieval.provenance(),
-            evidence=evidence,
+            rewritten_query=draft.query,
+            retrieval=draft.retrieval.provenance(),
+            evidence=draft.evidence,
             prompt_version=PROMPT_VERSION,
-            model=model_name,
-            adapter=adapter_id,
+            model=draft.model,
+            adapter=draft.adapter,
             fallback=fallback,
-            refused=refused,
+            refused=draft.refused,
             stopped=stopped,
             confidence=confidence,
-            unsupported=list(check.unsupported),
-            latency_retrieval_ms=retrieval_ms,
-            latency_first_token_ms=first_token_ms,
-            latency_total_ms=_ms(started),
+            unsupported=[*draft.withheld, *check.unsupported],
+            latency_retrieval_ms=draft.retrieval_ms,
+            latency_first_token_ms=draft.first_content_ms,
+            latency_total_ms=_ms(draft.started),
         ),
     )
     yield DoneEvent(
         type="done",
         message_id=message.pk,
-        model=model_name,
-        adapter=adapter_id,
+        model=draft.model,
+        adapter=draft.adapter,
         fallback=fallback,
-        refused=refused,
+        fallback_reason=draft.fallback_reason,
+        refused=draft.refused,
         stopped=stopped,
         confidence=confidence,
         text=check.text,
         html=html,
-        unsupported=len(check.unsupported),
+        unsupported=len(draft.withheld) + len(check.unsupported),
     )

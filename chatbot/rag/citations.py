@@ -4,9 +4,14 @@
    removed (``[1, 7]`` keeps ``[1]``; ``[7]`` disappears), and lists become one marker per source.
 2. Each sentence of the answer is checked against passages: the ones it cites, or, when it cites none,
    those the answer cites elsewhere (or all provided ones when the answer cites nothing). A sentence is
-   *supported* when at least ``SUPPORT_MIN_SHARE`` of its content words occur in one of those passages.
-   Sentences with fewer than ``MIN_JUDGED_TERMS`` content words ("Hola.", "Esto dice la política:") are
-   not judged. Unsupported sentences are stored with the message (``Message.unsupported``).
+   *supported* (``unsupported_reason`` returns "") when at least ``SUPPORT_MIN_SHARE`` of its content words
+   occur in one of those passages **and** every number (amounts, dates, durations) and every proper noun or
+   acronym it names occurs in them too: a sentence that gets the words right and the figure wrong is not
+   supported. Sentences with fewer than ``MIN_JUDGED_TERMS`` content words ("Hola.", "Esto dice la
+   política:") are not judged on words, but their numbers and names are still checked. Unsupported sentences
+   are stored with the message (``Message.unsupported``).
+
+The same check gates generated text before anyone reads it (``chatbot.rag.grounding``).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chatbot.llm.base import Passage
-from chatbot.rag.text import content_terms, split_sentences
+from chatbot.rag.text import STOP_WORDS, content_terms, split_sentences, strip_accents
 
 SUPPORT_MIN_SHARE = 0.5
 MIN_JUDGED_TERMS = 3
@@ -24,6 +29,10 @@ MIN_JUDGED_TERMS = 3
 _MARKER = re.compile(r"\[\s*(\d+(?:\s*[,;]\s*\d+)*)\s*\]")
 _MARKER_WITH_SPACE = re.compile(r"[ \t]*" + _MARKER.pattern)
 _NUMBER = re.compile(r"\d+")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_WORD = re.compile(r"\w+", re.UNICODE)
+_CAPITALISED = re.compile(r"\b[A-ZÁÉÍÓÚÑÜ][\wÁÉÍÓÚÑÜáéíóúñü'-]*")
+_OPENERS = set(":;.!?¿¡«\"'(-—–*•")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+([.,;:!?)])")
 _DOUBLE_SPACE = re.compile(r"[ \t]{2,}")
 
@@ -68,12 +77,57 @@ def clean_citations(text: str, valid: set[int]) -> tuple[str, list[int], list[in
     return cleaned, cited, removed
 
 
+def _digits(text: str) -> set[str]:
+    """The numbers of a text as digit strings: "1.200 EUR" and "1200" agree, "1,92" is "192"."""
+    return {re.sub(r"\D", "", match) for match in _FIGURE.findall(text)}
+
+
+def _names(sentence: str) -> set[str]:
+    """Proper nouns and acronyms (folded): capitalised words that do not open the sentence or a clause,
+    and words in capitals anywhere; function words ("El", "The") are not names."""
+    names = set()
+    for match in _CAPITALISED.finditer(sentence):
+        word = match.group(0)
+        opens = not sentence[: match.start()].strip() or sentence[: match.start()].rstrip()[-1] in _OPENERS
+        if (opens and not word.isupper()) or len(word) < 2:
+            continue
+        folded = strip_accents(word.lower())
+        if folded not in STOP_WORDS:
+            names.add(folded)
+    return names
+
+
+def _words_of(text: str) -> set[str]:
+    return set(_WORD.findall(strip_accents(text.lower())))
+
+
+def unsupported_reason(sentence: str, passages: Sequence[Passage]) -> str:
+    """Why ``sentence`` is not supported by any one of ``passages`` ("" when it is): ``words``, or the
+    first number or name that none of them holds."""
+    plain = _MARKER.sub(" ", sentence)
+    texts = [f"{p.title} {p.location} {p.text}" for p in passages]
+    terms = content_terms(plain)
+    if len(terms) >= MIN_JUDGED_TERMS:
+        best = max((len(terms & content_terms(text)) for text in texts), default=0)
+        if best / len(terms) < SUPPORT_MIN_SHARE:
+            return "words"
+    figures = _digits(plain)
+    if figures:
+        known = set().union(*(_digits(text) for text in texts)) if texts else set()
+        missing = sorted(figures - known)
+        if missing:
+            return f"number {missing[0]}"
+    names = _names(plain)
+    if names:
+        known_words = set().union(*(_words_of(text) for text in texts)) if texts else set()
+        missing = sorted(names - known_words)
+        if missing:
+            return f"name {missing[0]}"
+    return ""
+
+
 def _supported(sentence: str, passages: Sequence[Passage]) -> bool:
-    terms = content_terms(_MARKER.sub(" ", sentence))
-    if not terms:
-        return True
-    best = max((len(terms & content_terms(f"{p.title} {p.location} {p.text}")) for p in passages), default=0)
-    return best / len(terms) >= SUPPORT_MIN_SHARE
+    return not unsupported_reason(sentence, passages)
 
 
 def judged_sentences(text: str) -> list[str]:

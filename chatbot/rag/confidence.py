@@ -1,20 +1,22 @@
 """How sure an answer is, shown with every answer and sent in the ``done`` event.
 
-The rule, from the evidence of the retrieved passages (``chatbot.rag.evidence``, thresholds in settings)
-and from the citation check of the answer (``chatbot.rag.citations``):
+The rule, from the evidence of the retrieved passages (``chatbot.rag.evidence``), how well the best
+sentence answers the question (``chatbot.rag.sentences``), and the citation check of the answer
+(``chatbot.rag.citations``); thresholds in settings, calibrated by ``bench/answer_calibration.py`` so that
+``high`` answers are right at least 90 % of the time on the gold sets:
 
-- ``low``: Faro refused (evidence below ``ANSWER_MIN_EVIDENCE``), or fewer than half of the answer's
-  judged sentences are supported by the passages they cite;
-- ``high``: evidence at least ``ANSWER_HIGH_EVIDENCE`` and at least 80 % of the judged sentences supported;
+- ``low``: Faro refused, the person stopped the answer (a fragment is never sure), or fewer than half of
+  the answer's judged sentences are supported by the passages they cite;
+- ``high``: the best sentence scores at least ``ANSWER_HIGH_ANSWERABILITY``, the passages' evidence is at
+  least ``ANSWER_HIGH_EVIDENCE`` and at least 80 % of the judged sentences are supported;
 - ``medium``: everything in between.
-
-An answer that fell back to quoted passages is judged the same way: its sentences are verbatim quotes, so
-its confidence follows the evidence.
 """
 
 from __future__ import annotations
 
 from typing import Literal
+
+from django.conf import settings
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -23,10 +25,14 @@ MEDIUM_SUPPORT_SHARE = 0.5
 
 
 def answer_confidence(
-    *, refused: bool, evidence: float, supported_share: float, min_evidence: float, high_evidence: float
+    *, refused: bool, stopped: bool, evidence: float, answerability: float, supported_share: float
 ) -> Confidence:
-    if refused or evidence < min_evidence or supported_share < MEDIUM_SUPPORT_SHARE:
+    if refused or stopped or supported_share < MEDIUM_SUPPORT_SHARE:
         return "low"
-    if evidence >= high_evidence and supported_share >= HIGH_SUPPORT_SHARE:
+    if (
+        answerability >= settings.ANSWER_HIGH_ANSWERABILITY
+        and evidence >= settings.ANSWER_HIGH_EVIDENCE
+        and supported_share >= HIGH_SUPPORT_SHARE
+    ):
         return "high"
     return "medium"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from django.urls import reverse
 
 from chatbot.events import Source
@@ -19,6 +20,7 @@ QUOTE_CHARS = 320
 class Retrieval:
     hits: list[SearchHit]
     evidence: list[PassageEvidence]  # one per hit
+    query_vector: np.ndarray | None = None  # the query as embedded for the search
 
     @property
     def score(self) -> float:
@@ -43,7 +45,7 @@ def retrieve(query: str, *, principals: frozenset[str], k: int) -> Retrieval:
     embedder = get_embedder()
     vector = embedder.embed([query])[0]
     hits = get_search_backend().search(query, vector, principals=principals, k=k)
-    return Retrieval(hits=hits, evidence=passage_evidence(query, vector, hits, embedder=embedder))
+    return Retrieval(hits=hits, evidence=passage_evidence(query, vector, hits, embedder=embedder), query_vector=vector)
 
 
 def closest_documents(hits: list[SearchHit], *, limit: int = 3) -> list[SearchHit]:

@@ -22,6 +22,7 @@ class SlowClient:
         return ""
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        for n in range(self.pieces):
+        # Sentences the vacation policy supports, so the grounding gate releases each as it completes.
+        for _ in range(self.pieces):
             await asyncio.sleep(self.delay)
-            yield f"palabra{n} "
+            yield "Toda persona empleada disfruta de 23 días laborables de vacaciones al año [1]. "

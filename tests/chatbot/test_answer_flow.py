@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chatbot.llm import GenerationError, GenerationRequest, Passage
+from chatbot.llm.base import EvidenceSentence
 from chatbot.llm.extractive import ExtractiveClient, extractive_answer
 from chatbot.models import Message
 from chatbot.rag.answer import answer_stream
@@ -58,21 +59,52 @@ def answer_text(events: list[Any]) -> str:
     return "".join(e["text"] for e in events if e["type"] == "token")
 
 
-async def test_generator_failure_falls_back_to_quoted_passages(policies, charlie):
+async def test_generator_failure_falls_back_to_the_extractive_answer(policies, charlie):
     events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator([], fail=True))
     done = events[-1]
-    assert done["fallback"] is True and done["model"] == "double" and done["refused"] is False
+    assert done["fallback"] is True and done["fallback_reason"] == "error"
+    assert done["model"] == "double" and done["refused"] is False
     text = answer_text(events)
     assert "23 días laborables" in text and "[1]" in text
     stored = await Message.objects.aget(pk=done["message_id"])
     assert stored.fallback is True
 
 
-async def test_generator_timeout_keeps_what_was_said_and_falls_back(policies, charlie, settings):
+async def test_generator_timeout_falls_back_and_says_so(policies, charlie, settings):
     settings.GENERATOR_TIMEOUT_SECONDS = 0.5
     events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=StuckGenerator())
-    assert answer_text(events).startswith("Hola\n\n(El modelo no ha podido responder")
-    assert events[-1]["fallback"] is True
+    # "Hola" never completed a sentence, so the gate never showed it.
+    assert answer_text(events).startswith("(El modelo no ha podido responder")
+    assert events[-1]["fallback"] is True and events[-1]["fallback_reason"] == "timeout"
+    assert "23 días laborables" in events[-1]["text"]
+
+
+async def test_the_gate_never_shows_an_invented_sentence(policies, charlie):
+    llm = Generator(
+        [
+            "Tienes 23 días laborables de vacaciones al año [1]. ",
+            "Además la empresa te asigna un Mercedes Clase C [1]. ",
+            "Los días se generan a razón de 1,92 días por mes trabajado [1].",
+        ]
+    )
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=llm)
+    shown = answer_text(events)
+    assert "23 días laborables" in shown and "1,92" in shown
+    assert "Mercedes" not in shown and "Mercedes" not in events[-1]["text"]
+    assert events[-1]["fallback"] is False and events[-1]["unsupported"] == 1
+    stored = await Message.objects.aget(pk=events[-1]["message_id"])
+    assert stored.unsupported == ["Además la empresa te asigna un Mercedes Clase C [1]."]  # kept for the audit
+
+
+async def test_a_wrong_figure_is_withheld_and_the_extractive_answer_replaces_it(policies, charlie):
+    llm = Generator(["Tienes 30 días laborables de vacaciones al año [1]."])
+    events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=llm)
+    done = events[-1]
+    assert "30 días" not in answer_text(events) and "30 días" not in done["text"]
+    assert done["fallback"] is True and done["fallback_reason"] == "unsupported"
+    assert "23 días laborables" in done["text"]
+    stored = await Message.objects.aget(pk=done["message_id"])
+    assert stored.unsupported == ["Tienes 30 días laborables de vacaciones al año [1]."]
 
 
 async def test_no_visible_evidence_says_so_without_calling_the_generator(search_index, charlie):
@@ -101,7 +133,8 @@ async def test_an_out_of_scope_question_is_refused_with_the_closest_documents(po
     assert stored.refused is True and stored.model == "none" and stored.evidence is not None
 
 
-async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, charlie):
+async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, charlie, settings):
+    settings.GROUNDING_MIN_SUPPORTED_SHARE = 0.5
     llm = Generator(
         ["Tienes 23 días laborables de vacaciones al año [1][9]. ", "La empresa regala un coche eléctrico [2]."]
     )
@@ -109,8 +142,8 @@ async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, 
     done = events[-1]
     assert llm.requests[0].adapter == "tone-v1" and done["adapter"] == "tone-v1"
     assert "[9]" not in done["text"] and "[9]" not in done["html"]
-    assert done["unsupported"] == 1
-    assert done["confidence"] in ("medium", "low")  # half of the answer is unsupported
+    assert done["unsupported"] == 1 and "coche" not in done["text"]  # withheld by the gate
+    assert done["confidence"] in ("medium", "low")  # half of what was said was unsupported
     assert 'class="cite"' in done["html"]
 
     stored = await Message.objects.aget(pk=done["message_id"])
@@ -134,6 +167,7 @@ async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, 
 
 async def test_a_supported_answer_gets_a_confidence_from_evidence_and_support(policies, charlie, settings):
     settings.ANSWER_HIGH_EVIDENCE = 0.0
+    settings.ANSWER_HIGH_ANSWERABILITY = 0.0
     events = await collect(user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=Generator())
     assert events[-1]["confidence"] == "high" and events[-1]["unsupported"] == 0
     settings.ANSWER_HIGH_EVIDENCE = 2.0  # out of reach: at most medium
@@ -151,15 +185,18 @@ async def test_a_follow_up_is_searched_with_the_previous_question(policies, char
     )
     stored = await Message.objects.aget(pk=events[-1]["message_id"])
     assert stored.rewritten_query == f"{VACATION_QUESTION} ¿y si trabajo a media jornada?"
-    assert any("Jornada parcial" in s["location"] for s in events[-2]["sources"])
+    assert any("Jornada parcial" in passage.location for passage in llm.requests[0].passages)
     # The generator sees the conversation, and the question as asked.
     assert [m["role"] for m in llm.requests[0].messages][:3] == ["system", "user", "assistant"]
     assert llm.requests[0].question == "¿y si trabajo a media jornada?"
 
 
-async def test_stop_ends_the_answer_with_what_was_said(policies, charlie):
+async def test_stop_ends_the_answer_with_what_was_said_at_low_confidence(policies, charlie, settings):
+    settings.ANSWER_HIGH_EVIDENCE = 0.0
+    settings.ANSWER_HIGH_ANSWERABILITY = 0.0
     stop = asyncio.Event()
-    llm = Generator(["uno ", "dos ", "tres ", "cuatro "], delay=0.3)
+    first = "Tienes 23 días laborables de vacaciones al año [1]. "
+    llm = Generator([first, "Los días se generan a razón de 1,92 días por mes [1]. ", "Y más. "], delay=0.3)
     events: list[Any] = []
     async for event in answer_stream(
         user=charlie, conversation_id=None, question=VACATION_QUESTION, llm=llm, stop=stop
@@ -169,37 +206,40 @@ async def test_stop_ends_the_answer_with_what_was_said(policies, charlie):
             stop.set()
     done = events[-1]
     assert done["stopped"] is True and done["fallback"] is False
-    assert answer_text(events) == "uno "
+    assert done["confidence"] == "low"  # a fragment is never sure, however good its evidence
+    assert answer_text(events) == first
     stored = await Message.objects.aget(pk=done["message_id"])
-    assert stored.stopped is True and stored.content == "uno "
+    assert stored.stopped is True and stored.content == first.strip()
 
 
-def test_extractive_answer_quotes_the_best_sentence_of_each_passage():
+def test_extractive_answer_leads_with_the_sentence_that_answers_and_cites_only_it():
     request = GenerationRequest(
         question="How many days of leave do I get?",
         language="en",
         passages=(
-            Passage(1, "Leave", "2. Days", "Welcome to the policy. Everyone gets 23 working days of leave a year."),
+            Passage(
+                1, "Leave", "2. Days · p. 3", "Welcome to the policy. Everyone gets 23 working days of leave a year."
+            ),
             Passage(2, "Other", "", "Parking is free on Fridays for everyone."),
         ),
         messages=(),
     )
     answer = extractive_answer(request)
-    assert answer.splitlines()[0] == "This is what the documentation says:"
-    assert "«Everyone gets 23 working days of leave a year.» [1]" in answer
-    assert "[2]" in answer
+    assert answer == "According to «Leave» (Days · page 3): Everyone gets 23 working days of leave a year. [1]"
 
 
-async def test_extractive_client_streams_the_same_text_a_line_at_a_time():
+async def test_extractive_client_streams_the_chosen_sentences_a_paragraph_at_a_time():
     request = GenerationRequest(
         question="días",
         language="es",
-        passages=(
-            Passage(1, "T", "", "Tienes 23 días laborables al año."),
-            Passage(2, "U", "", "Los días se piden con quince días de antelación."),
-        ),
+        passages=(Passage(1, "T", "", "x"),),
         messages=(),
+        evidence=(
+            EvidenceSentence(n=1, text="Tienes 23 días laborables al año.", score=0.9, title="T"),
+            EvidenceSentence(n=2, text="Se piden con quince días de antelación.", score=0.8, title="U"),
+        ),
     )
     pieces = [piece async for piece in ExtractiveClient().stream(request)]
     assert "".join(pieces) == extractive_answer(request)
-    assert len(pieces) == 4 and pieces[2].startswith("- «Tienes 23") and pieces[3].startswith("- «Los días")
+    assert pieces[0] == "Según «T»: Tienes 23 días laborables al año. [1]\n"
+    assert pieces[-1] == "Se piden con quince días de antelación. [2]"

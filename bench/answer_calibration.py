@@ -1,0 +1,233 @@
+"""Calibrate the answer thresholds (refusal and ``high`` confidence) on the gold sets, and show what the
+extractive answer's lead sentence holds.
+
+For every question of the demo gold sets (asked over the live index, as a member of HR) and of ConditionalQA
+(indexed into a throwaway embedded index), it retrieves and ranks sentences exactly as the answer flow does
+(``chatbot.rag.retrieval``, ``chatbot.rag.sentences``) and records: the passages' evidence, the best
+sentence's score (answerability), whether the lead sentence / the whole answer contains a reference span
+(accent- and case-folded), and for ConditionalQA's yes/no questions whether the lead sentence is one of the
+question's evidence sentences. Then it sweeps the refusal threshold (out-of-scope refused vs answerable
+refused) and the ``high`` threshold (accuracy of the answers it would mark high).
+
+    DATA_DIR=... .venv/bin/python bench/answer_calibration.py [--cqa ../shared/datasets/conditionalqa] [--dump FILE]
+
+Needs the demo loaded in DATA_DIR (``manage.py load_demo``). Prints figures; never fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+
+from chatbot.llm.base import GenerationRequest, Passage  # noqa: E402
+from chatbot.llm.extractive import extractive_answer  # noqa: E402
+from chatbot.rag.citations import strip_citations  # noqa: E402
+from chatbot.rag.evidence import evidence_score, passage_evidence  # noqa: E402
+from chatbot.rag.retrieval import sources_from_hits  # noqa: E402
+from chatbot.rag.sentences import rank_sentences, select_answer  # noqa: E402
+from chatbot.rag.text import split_sentences  # noqa: E402
+from evaluation.answer_quality import contains_span, folded  # noqa: E402
+from ingestion.embed import Embedder, get_embedder  # noqa: E402
+from ingestion.language import detect_language  # noqa: E402
+from ingestion.search import SearchBackend, get_search_backend  # noqa: E402
+
+HR = frozenset({"public", "group:hr"})
+PUBLIC = frozenset({"public"})
+
+
+def ask(question: str, *, backend: SearchBackend, embedder: Embedder, principals: frozenset[str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    language = detect_language(question)
+    vector = embedder.embed([question])[0]
+    hits = backend.search(question, vector, principals=principals, k=settings.SEARCH_TOP_K)
+    items = passage_evidence(question, vector, hits, embedder=embedder)
+    evidence = evidence_score(items)
+    sources = sources_from_hits(hits)
+    passages = tuple(
+        Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
+        for s, h in zip(sources, hits, strict=True)
+    )
+    ranking = rank_sentences(
+        question=question,
+        language=language,
+        question_vector=vector,
+        passages=passages,
+        embedder=embedder,
+        passage_support=[item.support for item in items],
+    )
+    chosen = select_answer(ranking)
+    text = extractive_answer(
+        GenerationRequest(question=question, language=language, passages=passages, messages=(), evidence=chosen)
+    )
+    shown = strip_citations(text)
+    lead = split_sentences(shown)[0] if shown else ""
+    return {
+        "evidence": evidence,
+        "answerability": ranking.answerability,
+        "lead": lead,
+        "answer": shown,
+        "words": len(shown.split()),
+        "cited_titles": [hits[s.n - 1].title for s in chosen],
+        "retrieved_titles": list(dict.fromkeys(hit.title for hit in hits)),
+        "ms": round(1000 * (time.perf_counter() - started), 1),
+        "sentences": [
+            {"text": s.text, "features": asdict(s.features) if s.features else None} for s in ranking.sentences
+        ],
+    }
+
+
+def demo_rows(path: Path, embedder: Embedder) -> Iterable[dict[str, Any]]:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    backend = get_search_backend()
+    for row in payload["questions"]:
+        result = ask(row["question"], backend=backend, embedder=embedder, principals=HR)
+        spans = row.get("answer_spans") or []
+        expected = set(row.get("expected_documents") or [])
+        for sentence in result["sentences"]:
+            sentence["label"] = any(contains_span(sentence["text"], span) for span in spans) if spans else None
+        yield {
+            "set": payload["name"],
+            "key": row["key"],
+            "answerable": row.get("answerable", True),
+            "kind": "span" if spans else ("none" if not row.get("answerable", True) else "unlabelled"),
+            "retrieved_expected": bool(expected & set(result["retrieved_titles"])),
+            "cited_expected": [title in expected for title in result["cited_titles"]],
+            "lead_ok": any(contains_span(result["lead"], span) for span in spans) if spans else None,
+            "answer_ok": any(contains_span(result["answer"], span) for span in spans) if spans else None,
+            **result,
+        }
+
+
+def cqa_rows(directory: Path, embedder: Embedder, limit: int | None) -> Iterable[dict[str, Any]]:
+    from evaluation.retrieval import EmbeddingCache, _CachedEmbedder, beir_load, dataset_index, throwaway_backend
+
+    dataset = beir_load(directory)
+    answers = {
+        row["_id"]: row for row in map(json.loads, (directory / "answers.jsonl").read_text().splitlines()) if row
+    }
+    cache = EmbeddingCache(embedder.name, Path(settings.EVALUATION_EMBEDDING_CACHE))
+    with throwaway_backend("embedded", dimension=embedder.dimension) as backend:
+        dataset_index(dataset=dataset, backend=backend, embedder=_CachedEmbedder(embedder, cache), progress=False)
+        titles = {entry.corpus_id: entry.title for entry in dataset.corpus}
+        for number, (key, question) in enumerate(dataset.queries.items()):
+            if limit and number >= limit:
+                break
+            gold = answers.get(key, {})
+            result = ask(question, backend=backend, embedder=embedder, principals=PUBLIC)
+            spans = [str(a) for a in gold.get("answers", [])]
+            yes_no = bool(spans) and all(folded(span) in ("yes", "no") for span in spans)
+            evidences = [folded(e) for e in gold.get("evidences", []) if len(e.split()) >= 3]
+            expected = {titles[doc] for doc, grade in dataset.judgements.get(key, {}).items() if grade > 0}
+            lead = folded(result["lead"])
+            if gold.get("not_answerable"):
+                kind, lead_ok, answer_ok = "none", None, None
+            elif yes_no:
+                kind = "yes_no"
+                lead_ok = any(e in lead or lead in e for e in evidences if lead) if evidences else None
+                answer_ok = any(e in folded(result["answer"]) for e in evidences) if evidences else None
+            else:
+                kind = "span"
+                lead_ok = any(contains_span(result["lead"], span) for span in spans)
+                answer_ok = any(contains_span(result["answer"], span) for span in spans)
+            for sentence in result["sentences"]:
+                text = folded(sentence["text"])
+                by_evidence = any(e in text or (len(text.split()) >= 3 and text in e) for e in evidences)
+                by_span = kind == "span" and any(contains_span(sentence["text"], span) for span in spans)
+                sentence["label"] = (by_evidence or by_span) if kind != "none" else None
+            yield {
+                "set": "conditionalqa",
+                "key": key,
+                "answerable": not gold.get("not_answerable", False),
+                "kind": kind,
+                "retrieved_expected": bool(expected & set(result["retrieved_titles"])),
+                "cited_expected": [title in expected for title in result["cited_titles"]],
+                "lead_ok": lead_ok,
+                "answer_ok": answer_ok,
+                **result,
+            }
+    cache.close()
+
+
+def share(values: list[bool]) -> str:
+    return f"{sum(values) / len(values):.3f} ({sum(values)}/{len(values)})" if values else "n/a"
+
+
+def report(rows: list[dict[str, Any]], *, min_answerability: float, high: float) -> None:
+    for name in sorted({row["set"] for row in rows}):
+        subset = [row for row in rows if row["set"] == name]
+        answerable = [row for row in subset if row["answerable"]]
+        outside = [row for row in subset if not row["answerable"]]
+        refused = lambda row: (  # noqa: E731
+            row["evidence"] < settings.ANSWER_MIN_EVIDENCE or row["answerability"] < min_answerability
+        )
+        judged = [row for row in answerable if row["lead_ok"] is not None and row["retrieved_expected"]]
+        answered = [row for row in subset if not refused(row)]
+        high_rows = [
+            row for row in answered if row["answerability"] >= high and row["evidence"] >= settings.ANSWER_HIGH_EVIDENCE
+        ]
+        cited = [ok for row in answered if row["answerable"] for ok in row["cited_expected"]]
+        print(f"\n== {name}: {len(subset)} questions ({len(answerable)} answerable, {len(outside)} out of scope)")
+        print(f"  lead holds the answer (document retrieved, labelled): {share([r['lead_ok'] for r in judged])}")
+        for kind in ("span", "yes_no"):
+            of_kind = [r["lead_ok"] for r in judged if r["kind"] == kind]
+            if of_kind:
+                print(f"    {kind}: {share(of_kind)}")
+        print(f"  answer holds it:                  {share([bool(r['answer_ok']) for r in judged])}")
+        print(f"  median answer words:              {statistics.median([r['words'] for r in subset]):.0f}")
+        print(f"  citation precision:               {share(cited)}")
+        print(f"  out of scope refused:             {share([refused(r) for r in outside])}")
+        print(f"  answerable refused:               {share([refused(r) for r in answerable])}")
+        print(
+            f"  high: {len(high_rows)} answers, right "
+            f"{share([bool(r['lead_ok'] if r['lead_ok'] is not None else r['answer_ok']) for r in high_rows if r['answerable'] and (r['lead_ok'] is not None)])}"  # noqa: E501
+            f", out of scope marked high: {sum(not r['answerable'] for r in high_rows)}"
+        )
+        print(f"  ranking time p50 {statistics.median([r['ms'] for r in subset]):.0f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", nargs="*", default=["demo", "demo-out-of-scope", "demo-employees"])
+    parser.add_argument("--cqa", type=Path, default=None)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--dump", type=Path, default=None)
+    parser.add_argument("--load", type=Path, default=None, help="re-report a dump without asking again")
+    parser.add_argument("--min-answerability", type=float, default=settings.ANSWER_MIN_ANSWERABILITY)
+    parser.add_argument("--high", type=float, default=settings.ANSWER_HIGH_ANSWERABILITY)
+    args = parser.parse_args()
+    if args.load:
+        rows = [json.loads(line) for line in args.load.read_text().splitlines()]
+    else:
+        embedder = get_embedder()
+        rows = []
+        for name in args.sets:
+            path = ROOT / "evaluation" / "goldsets" / f"{name}.json"
+            if path.is_file():
+                rows.extend(demo_rows(path, embedder))
+        if args.cqa:
+            rows.extend(cqa_rows(args.cqa, embedder, args.limit))
+    if args.dump:
+        args.dump.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+    report(rows, min_answerability=args.min_answerability, high=args.high)
+
+
+if __name__ == "__main__":
+    main()
