@@ -9,16 +9,15 @@ from django.shortcuts import render
 
 from ingestion.models import Document
 from ingestion.selectors import access_document
+from ingestion.viewer import viewer_blocks
 
 
 @login_required
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = access_document(request.user, document_id)  # type: ignore[arg-type]
-    return render(
-        request,
-        "ingestion/document_detail.html",
-        {"document": document, "chunks": document.chunks.all(), "highlight": request.GET.get("chunk", "")},
-    )
+    highlight = request.GET.get("chunk", "")
+    blocks = viewer_blocks(list(document.chunks.all()), highlight=highlight)
+    return render(request, "ingestion/document_detail.html", {"document": document, "blocks": blocks})
 
 
 # Originals a browser may show in place, by the type they are served as: raster images and plain text can
