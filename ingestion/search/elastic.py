@@ -175,7 +175,7 @@ class ElasticsearchBackend:
         client: Any,
         *,
         alias: str,
-        dimension: int = 384,
+        dimension: int,
         candidates: int = 50,
         embedding_languages: frozenset[str] | None = None,
     ) -> None:
@@ -327,7 +327,9 @@ class ElasticsearchBackend:
             return ranked
 
         semantic = scores(semantic_response, cosine=True)
-        candidates = Candidates(lexical=scores(lexical_response, cosine=False), semantic=semantic, cosine=semantic)
+        lexical = scores(lexical_response, cosine=False)
+        languages = {chunk_id: str(source.get("language") or "") for chunk_id, source in sources.items()}
+        candidates = Candidates(lexical=lexical, semantic=semantic, cosine=semantic, languages=languages)
         language = detect_language(query)
         weights = fusion_weights(query=query, query_language=language, embedding_languages=self.embedding_languages)
         return [

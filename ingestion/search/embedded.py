@@ -26,7 +26,7 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
@@ -369,10 +369,19 @@ class EmbeddedSearchBackend:
                 weights = fusion_weights(
                     query=query, query_language=language, embedding_languages=self.embedding_languages
                 )
+                if mode == "hybrid":
+                    candidates = replace(candidates, languages=self._languages(connection, candidates))
                 fused = fuse(candidates, weights=weights, mode=mode)[:k]
                 return self._hits(connection, snapshot, fused)
             finally:
                 connection.execute("COMMIT")
+
+    @staticmethod
+    def _languages(connection: sqlite3.Connection, candidates: Candidates[int]) -> dict[int, str]:
+        """The language of every candidate chunk (fusion judges a chunk in another language by its vector)."""
+        rowids = list({*candidates.lexical, *candidates.semantic})
+        marks = ",".join("?" * len(rowids))
+        return dict(connection.execute(f"SELECT rowid, language FROM chunks WHERE rowid IN ({marks})", rowids))
 
     def candidates_for(
         self,

@@ -30,7 +30,9 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[SearchBackend]
     from ingestion.search.elastic import ElasticsearchBackend
 
     client = Elasticsearch(url)
-    backend = ElasticsearchBackend(client, alias=f"faro-contract-{uuid.uuid4().hex[:8]}")
+    backend = ElasticsearchBackend(
+        client, alias=f"faro-contract-{uuid.uuid4().hex[:8]}", dimension=get_embedder().dimension
+    )
     yield backend
     backend.drop()
 

@@ -135,7 +135,7 @@ def hit(chunk_id: str, score: float) -> dict[str, Any]:
 
 def test_first_use_creates_a_versioned_index_behind_the_alias():
     client = FakeClient([])
-    ElasticsearchBackend(client, alias="faro-chunks")
+    ElasticsearchBackend(client, alias="faro-chunks", dimension=4)
     [create] = [kwargs for name, kwargs in client.indices.calls if name == "create"]
     assert create["index"].startswith("faro-chunks-")
     assert create["aliases"] == {"faro-chunks": {"is_write_index": True}}
@@ -143,7 +143,7 @@ def test_first_use_creates_a_versioned_index_behind_the_alias():
 
 def test_rebuild_swaps_the_alias_in_one_call(monkeypatch):
     client = FakeClient([])
-    backend = ElasticsearchBackend(client, alias="faro-chunks")
+    backend = ElasticsearchBackend(client, alias="faro-chunks", dimension=4)
     [old] = client.indices.aliases["faro-chunks"]
     monkeypatch.setattr(backend, "_bulk", lambda actions: list(actions))
     new = backend.rebuild([(7, [chunk("c1")])])
@@ -159,7 +159,7 @@ def test_search_sends_one_msearch_and_fuses_both_lists():
     lexical = {"hits": {"hits": [hit("a", 12.0), hit("b", 6.0)]}}
     semantic = {"hits": {"hits": [hit("b", 0.9), hit("c", 0.7)]}}  # (1 + cos) / 2
     client = FakeClient([lexical, semantic])
-    backend = ElasticsearchBackend(client, alias="faro-chunks", embedding_languages=None)
+    backend = ElasticsearchBackend(client, alias="faro-chunks", dimension=4, embedding_languages=None)
     hits = backend.search("vacation days", np.ones(4, dtype=np.float32), principals=HR, k=3)
     assert [header for header in client.searches[::2]] == [{"index": "faro-chunks"}] * 2
     assert "query" in client.searches[1] and "knn" in client.searches[3]
@@ -171,3 +171,30 @@ def test_search_sends_one_msearch_and_fuses_both_lists():
         "b",
     ]
     assert backend.search("x", np.ones(4), principals=frozenset(), k=3) == []
+
+
+def test_a_hit_in_another_language_is_fused_on_its_vector_when_the_model_reads_both():
+    def in_language(chunk_id: str, score: float, language: str) -> dict[str, Any]:
+        found = hit(chunk_id, score)
+        found["_source"]["language"] = language
+        return found
+
+    lexical = {
+        "hits": {
+            "hits": [in_language("es-a", 12.0, "es"), in_language("es-b", 9.0, "es"), in_language("guide", 1.0, "en")]
+        }
+    }
+    semantic = {
+        "hits": {
+            "hits": [in_language("guide", 0.81, "en"), in_language("es-a", 0.67, "es"), in_language("es-b", 0.66, "es")]
+        }
+    }
+    question = "¿Qué hago si me roban el portátil?"
+    multilingual = ElasticsearchBackend(
+        FakeClient([lexical, semantic]), alias="faro-chunks", dimension=4, embedding_languages=None
+    )
+    assert multilingual.search(question, np.ones(4), principals=HR, k=3)[0].chunk_id == "guide"
+    english = ElasticsearchBackend(
+        FakeClient([lexical, semantic]), alias="faro-chunks", dimension=4, embedding_languages=frozenset({"en"})
+    )
+    assert english.search(question, np.ones(4), principals=HR, k=3)[0].chunk_id == "es-a"

@@ -94,3 +94,31 @@ def test_with_low_vector_weight_bm25_order_survives_a_disagreeing_vector_list():
     )
     weights = FusionWeights(lexical=1 - SEMANTIC_WEIGHT_UNCOVERED, semantic=SEMANTIC_WEIGHT_UNCOVERED)
     assert keys(fuse(candidates, weights=weights)) == ["a", "b", "c", "d"]
+
+
+# A Spanish question; "guide" is the English document the vectors find first, which BM25 cannot match.
+CROSS = Candidates(
+    lexical={"es-a": 12.0, "es-b": 9.0, "es-c": 4.0, "guide": 1.0},
+    semantic={"guide": 0.62, "es-a": 0.35, "es-b": 0.33, "es-c": 0.30},
+    languages={"es-a": "es", "es-b": "es", "es-c": "es", "guide": "en"},
+)
+
+
+def test_a_passage_in_another_language_is_judged_by_its_vector_when_the_model_reads_both():
+    multilingual = fusion_weights(query="portátil robado denuncia", query_language="es", embedding_languages=None)
+    assert keys(fuse(CROSS, weights=multilingual))[0] == "guide"
+
+
+def test_an_english_only_model_gets_no_cross_language_path():
+    english = fusion_weights(
+        query="portátil robado denuncia", query_language="es", embedding_languages=frozenset({"en"})
+    )
+    assert not english.reads_across("en")
+    assert keys(fuse(CROSS, weights=english))[0] == "es-a"  # BM25 leads, as before
+
+
+def test_same_language_passages_are_fused_as_before():
+    weights = fusion_weights(query="portátil robado denuncia", query_language="es", embedding_languages=None)
+    same = Candidates(lexical=CROSS.lexical, semantic=CROSS.semantic, languages=dict.fromkeys(CROSS.lexical, "es"))
+    assert keys(fuse(same, weights=weights)) == keys(fuse(Candidates(CROSS.lexical, CROSS.semantic), weights=weights))
+    assert keys(fuse(same, weights=weights))[0] == "es-a"
