@@ -6,9 +6,9 @@ Loads the SciFact corpus (``../shared/datasets/scifact/corpus.jsonl``, 5,183 abs
 generated 100-page PDF through the bulk-load service behind ``manage.py ingest`` (register, store the
 original, parse, chunk with the tokenizer, embed, write the database and the embedded index), in a
 throwaway DATA_DIR. After each round of documents it encodes exactly the texts the pipeline embedded with
-sentence-transformers directly (same model, same batch size), and prints documents/s, chunks/s, the ratio
-pipeline/raw throughput (target >= 0.8) and the peak resident memory. It never fails a build: it only
-prints.
+the model directly (same model, same batch size; ``EMBEDDING_MODEL`` picks it), and prints documents/s,
+chunks/s, the ratio pipeline/raw throughput (target >= 0.8) and the peak resident memory. It never fails a
+build: it only prints.
 """
 
 from __future__ import annotations
@@ -124,13 +124,11 @@ class Tally:
 
 
 def raw_encode(texts: list[str]) -> None:
-    """sentence-transformers encoding exactly these texts, nothing else."""
-    from django.conf import settings
-
+    """The model encoding exactly these texts, nothing else: the embedder's own model call with its batch
+    size (sentence-transformers' ``encode``, or the multilingual encoder's), without Faro's queue."""
     from ingestion.embed import get_embedder
 
-    model = get_embedder()._model  # type: ignore[attr-defined]
-    model.encode(texts, batch_size=settings.EMBEDDING_BATCH_SIZE, normalize_embeddings=True, show_progress_bar=False)
+    get_embedder()._encode_texts(texts)  # type: ignore[attr-defined]
 
 
 def main() -> int:
@@ -149,8 +147,9 @@ def main() -> int:
         from ingestion.embed import get_embedder
 
         get_embedder()  # load the model before the clock starts, as a running worker has it loaded
+        threads = __import__("torch").get_num_threads() if "torch" in sys.modules else "-"  # not imported for USE
         print(
-            f"cores {os.cpu_count()}, torch threads {__import__('torch').get_num_threads()}, "
+            f"model {get_embedder().name}, cores {os.cpu_count()}, torch threads {threads}, "
             f"batch {settings.EMBEDDING_BATCH_SIZE}, chunk budget {settings.CHUNK_MAX_TOKENS} tokens, "
             f"documents per batch {settings.INGESTION_BATCH_DOCUMENTS}",
             flush=True,
