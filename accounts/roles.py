@@ -49,6 +49,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         "tuning.view_answerreview",
         "tuning.view_datasetsnapshot",
         "tuning.view_tuningrun",
+        # Synced sources (sources/): their documents get the source's access.
+        "sources.add_source",
+        "sources.change_source",
+        "sources.delete_source",
+        "sources.view_source",
     ),
     AUDITORS: ("chatbot.view_conversation", "chatbot.view_message", "ingestion.view_document"),
 }

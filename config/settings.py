@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "chatbot",
     "evaluation",
     "gaps",
+    "sources",
     "tuning",
     "ops",
 ]
@@ -370,6 +371,8 @@ CELERY_BEAT_SCHEDULE = {
     "apply-retention": {"task": "chatbot.tasks.apply_retention", "schedule": crontab(hour=2, minute=30)},
     "evaluate-answers-nightly": {"task": "evaluation.tasks.evaluate_nightly", "schedule": crontab(hour=3, minute=0)},
     "audit-checkpoint": {"task": "governance.tasks.audit_checkpoint", "schedule": 60.0 * AUDIT_CHECKPOINT_MINUTES},
+    # Each source has its own interval (sources.Source.interval_minutes); this queues the due ones.
+    "sync-due-sources": {"task": "sources.tasks.sync_due_sources", "schedule": 60.0},
 }
 METRICS_TOKEN = env_secret("METRICS_TOKEN")  # set: /metrics wants "Authorization: Bearer <token>"
 

@@ -1,4 +1,4 @@
-"""Imports flow gaps -> evaluation, tuning -> chatbot -> ingestion -> governance -> accounts, never back."""
+"""Imports flow gaps -> evaluation, tuning -> chatbot -> sources -> ingestion -> governance -> accounts, never back."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # ops (health probes, metrics) may read every app; no app imports it.
-ORDER = ["ops", "gaps", "evaluation", "tuning", "chatbot", "ingestion", "governance", "accounts"]
+ORDER = ["ops", "gaps", "evaluation", "tuning", "chatbot", "sources", "ingestion", "governance", "accounts"]
 
 
 def imported_apps(path: Path) -> set[str]:

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.principals import principals_for_document
+from sources.models import Source
+from sources.services import source_access_changed
+
+
+def _principals(source: Source) -> frozenset[str]:
+    return principals_for_document(
+        all_staff=source.all_staff, group_names=source.groups.values_list("name", flat=True), owner_id=None
+    )
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "location",
+        "status",
+        "last_finished_at",
+        "added",
+        "changed",
+        "removed",
+        "failed",
+        "next_sync_at",
+    )
+    list_filter = ("kind", "status")
+    search_fields = ("name", "location")
+    filter_horizontal = ("groups",)
+    readonly_fields = (
+        "status",
+        "status_reason",
+        "last_started_at",
+        "last_finished_at",
+        "next_sync_at",
+        "added",
+        "changed",
+        "removed",
+        "failed",
+        "failures",
+        "revision",
+    )
+    fields = ("name", "kind", "location", "branch", "all_staff", "groups", "interval_minutes", *readonly_fields)
+    actions = ["sync_now"]
+
+    def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
+        # Compared after the groups are saved (save_related): a change of access re-stamps every document.
+        obj._principals_before = _principals(Source.objects.get(pk=obj.pk)) if change else None  # type: ignore[attr-defined]
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        source: Source = form.instance
+        before = getattr(source, "_principals_before", None)
+        if before is not None and _principals(source) != before:
+            actor = request.user if isinstance(request.user, User) else None
+            groups = source.groups.all()
+            count = source_access_changed(source=source, actor=actor, all_staff=source.all_staff, groups=groups)
+            self.message_user(request, _("Access of %(n)d documents updated.") % {"n": count})
+
+    @admin.action(description=_("Sync now"), permissions=["change"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        from sources.tasks import sync_source
+
+        for source_id in queryset.values_list("pk", flat=True):
+            transaction.on_commit(partial(sync_source.delay, source_id))
+        self.message_user(request, _("Sync queued for %(n)d sources.") % {"n": queryset.count()}, messages.SUCCESS)
