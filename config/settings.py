@@ -289,8 +289,8 @@ TGI_ADAPTERS = [item.partition("=")[0].strip() for item in env_list("LORA_ADAPTE
 # bench/answer_calibration.py (figures in docs/evaluation.md).
 ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)
 ANSWER_HIGH_EVIDENCE = env_float("ANSWER_HIGH_EVIDENCE", 0.55)
-ANSWER_MIN_ANSWERABILITY = env_float("ANSWER_MIN_ANSWERABILITY", 0.45)
-ANSWER_HIGH_ANSWERABILITY = env_float("ANSWER_HIGH_ANSWERABILITY", 0.7)
+ANSWER_MIN_ANSWERABILITY = env_float("ANSWER_MIN_ANSWERABILITY", 0.55)
+ANSWER_HIGH_ANSWERABILITY = env_float("ANSWER_HIGH_ANSWERABILITY", 1.5)
 # A generated answer is shown only if at least this share of its judged sentences passed the grounding gate
 # (chatbot/rag/grounding.py); otherwise the extractive answer replaces it.
 GROUNDING_MIN_SUPPORTED_SHARE = env_float("GROUNDING_MIN_SUPPORTED_SHARE", 0.6)

@@ -235,7 +235,7 @@ async def _generate(draft: Draft, llm: LLMClient, stop: asyncio.Event) -> AsyncI
     else:
         if not stop.is_set() and not result.answers(settings.GROUNDING_MIN_SUPPORTED_SHARE):
             logger.info(
-                "generator %s: %d of %d sentences unsupported", draft.model, len(result.withheld), result.judged
+                "generator %s: %d sentences withheld, %d judged", draft.model, len(result.withheld), result.judged
             )
             text = _extractive(draft, "unsupported")
             draft.parts = []
