@@ -122,11 +122,13 @@
     return { article, body };
   }
 
-  function renderSources(article, sources, heading) {
+  // compact: titles and places only, for the passages found while the answer is written (short enough to
+  // keep the answer's first lines in view); the finished answer lists its cited passages with their quotes.
+  function renderSources(article, sources, heading, compact = false) {
     const previous = article.querySelector("aside.sources");
     if (previous) previous.remove(); // the sources found while writing give way to the cited ones
     if (!sources.length) return;
-    const box = el("aside", "sources");
+    const box = el("aside", compact ? "sources found" : "sources");
     box.appendChild(el("h2", "", heading));
     const ol = el("ol");
     for (const source of sources) {
@@ -136,7 +138,8 @@
       const link = el("a", "source-link", source.title);
       link.href = source.url;
       const where = el("span", "where", source.location ? ` · ${source.location}` : "");
-      item.append(link, where, el("blockquote", "", plainQuote(source.quote)));
+      item.append(link, where);
+      if (!compact) item.append(el("blockquote", "", plainQuote(source.quote)));
       ol.appendChild(item);
     }
     box.appendChild(ol);
@@ -256,7 +259,7 @@
       // Searched: say how many passages were found and show them while the answer is written.
       const n = event.sources.length;
       showProgress(current, (n === 1 ? strings.found_one : strings.found_many).replace("{n}", n), "found");
-      renderSources(current.article, event.sources, strings.found_heading);
+      renderSources(current.article, event.sources, strings.found_heading, true);
       follow();
     } else if (event.type === "token" && current) {
       if (!current.text) {

@@ -9,6 +9,7 @@ axe-core comes from npm (``cd tests/a11y && npm ci``); without it the accessibil
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import tempfile
@@ -22,7 +23,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 from django.test import override_settings
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from chatbot.models import Message
 from ingestion.models import Chunk, Document
@@ -232,6 +233,76 @@ class WhatPeopleSeeBrowserTests(chat_browser.ChatBrowserTests):
         assert repeated, "no overlapping chunks: the check above did not run"
         shot(page, "viewer")
         assert serious_accessibility_violations(page) == []
+
+    def test_while_an_answer_is_on_its_way(self) -> None:
+        """The socket goes through a relay that can hold the server's messages back (Playwright's
+        route_web_socket), so that the page can be seen between them, whatever the machine's speed."""
+        index_document(VACATION_PDF, title=VACATION_TITLE)
+        make_user("alice", "hr")
+        page = self.new_page()
+        page.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+        holding: list[bool] = [False]
+        held: list[str | bytes] = []
+        relay: list[WebSocketRoute] = []
+
+        def route(socket: WebSocketRoute) -> None:
+            server = socket.connect_to_server()
+            relay.append(socket)
+
+            def from_server(message: str | bytes) -> None:
+                kind = json.loads(message)["type"]
+                if (holding[0] and kind not in ("conversation", "retrieved")) or held:
+                    held.append(message)
+                else:
+                    socket.send(message)
+
+            server.on_message(from_server)
+
+        def release(*kinds: str) -> None:
+            while held and json.loads(held[0])["type"] in kinds:
+                relay[-1].send(held.pop(0))
+
+        page.route_web_socket(re.compile(r"/ws/chat/$"), route)
+        self.log_in(page, "alice")
+        expect(page.locator("#send")).to_be_enabled()
+        for number, question in enumerate(QUESTIONS[1:], start=1):  # enough history to scroll
+            self.ask_by_keyboard(page, question, number)
+
+        holding[0] = True
+        page.keyboard.type("¿Cómo solicito las vacaciones?")
+        page.keyboard.press("Enter")
+        answer = page.locator("article.message.assistant").nth(2)
+        # 2. Searched: the sources are listed and counted before any word of the answer.
+        expect(answer.locator(".progress")).to_have_text(re.compile(r"^\d+ fuentes? encontradas?$"))
+        expect(answer.locator("aside.sources h2")).to_have_text("Fuentes encontradas")
+        count = int(answer.locator(".progress").inner_text().split()[0])
+        expect(answer.locator("aside.sources li")).to_have_count(count)
+        expect(answer.locator("aside.sources blockquote")).to_have_count(0)  # titles only: the bubble stays short
+        expect(answer.locator(".progress")).to_be_in_viewport()
+        assert page.evaluate(AT_BOTTOM_JS) < 48  # 3. followed
+        shot(page, "chat-sources-found")
+        # The words arrive (the answer is not done yet): "writing", still followed.
+        for _ in range(240):  # until the server has written the whole answer; it waits in the relay
+            if any(json.loads(message)["type"] == "done" for message in held):
+                break
+            page.wait_for_timeout(250)  # Playwright delivers the relay's messages while it waits
+        release("token")
+        expect(answer.locator(".progress")).to_have_text(re.compile(r"encontradas? · escribiendo la respuesta…$"))
+        expect(answer.locator(".body")).not_to_be_empty()
+        assert answer.get_attribute("data-state") == "streaming"
+        assert page.evaluate(AT_BOTTOM_JS) < 48
+        expect(answer.locator(".progress")).to_be_in_viewport()
+        shot(page, "chat-writing")
+        # 3. The person scrolls up to read: the rest of the answer does not pull the list back down.
+        page.mouse.move(640, 300)
+        page.mouse.wheel(0, -5000)
+        page.wait_for_function("() => document.getElementById('messages').scrollTop === 0")
+        holding[0] = False
+        release("token", "sources", "done")
+        expect(answer).to_have_attribute("data-state", "done")
+        page.wait_for_timeout(300)
+        assert page.evaluate("() => document.getElementById('messages').scrollTop") == 0
+        expect(page.locator("article.message.user").first).to_be_in_viewport()
 
     def test_the_chat_on_a_phone(self) -> None:
         index_document(VACATION_PDF, title=VACATION_TITLE)
