@@ -9,7 +9,7 @@ REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: install install-llama-server system-packages run test test-embedded test-production lint
 
-$(STAMP): requirements.txt requirements-nodeps.txt tests/oidc/package-lock.json
+$(STAMP): requirements.txt requirements-nodeps.txt tests/oidc/package-lock.json tests/a11y/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, on its own: the CPU build (a looser spec would pull GBs of CUDA).
@@ -18,6 +18,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt tests/oidc/package-lock.json
 	$(BIN)/pip install --quiet --no-deps -r requirements-nodeps.txt
 	# The OpenID provider the SSO tests start on loopback (Node's certified oidc-provider).
 	cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error
+	# axe-core, which the browser tests inject to check accessibility.
+	cd tests/a11y && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 install: $(STAMP)
