@@ -3,8 +3,8 @@
 Every question is asked ``repeats`` times, as a new conversation, by the evaluation account
 (``faro-evaluation``, no password, member of exactly the gold set's groups), through the configured
 generator and search backend. A gold set with a ``corpus_path`` (BEIR) is indexed into a throwaway
-embedded index first, which the answer flow then searches instead of the live one (within this process;
-run such sets from a command or worker, not the web process). The conversations a run opens are deleted
+embedded index first, which the answer flow then searches instead of the live one (passed to it as its
+search backend, never swapped process-wide). The conversations a run opens are deleted
 afterwards; their chat-turn audit events stay, like anyone's.
 
 Per question, from the first asking (``details`` of the run):
@@ -129,18 +129,7 @@ class Corpus:
 
     key_of: Callable[[int], str]
     version: str
-
-
-@contextmanager
-def _search_through(backend: SearchBackend) -> Iterator[None]:
-    """Make the answer flow's retrieval search ``backend`` for the duration (``retrieve`` looks the backend
-    up in its module on every call, as the live process does)."""
-    original = rag_retrieval.get_search_backend
-    rag_retrieval.get_search_backend = lambda: backend  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        rag_retrieval.get_search_backend = original  # type: ignore[assignment]
+    backend: SearchBackend | None = None  # where its documents are indexed; None: the live index
 
 
 def _live_corpus() -> Corpus:
@@ -164,19 +153,19 @@ def _beir_corpus(directory: Path) -> Iterator[Corpus]:
             )
             digest = hashlib.sha256((directory / "corpus.jsonl").read_bytes()).hexdigest()[:10]
             ids = [entry.corpus_id for entry in dataset.corpus]
-            with _search_through(backend):
-                yield Corpus(
-                    key_of=lambda document_id: ids[document_id - 1],
-                    version=f"{dataset.name} {chunks} chunks {digest}",
-                )
+            yield Corpus(
+                key_of=lambda document_id: ids[document_id - 1],
+                version=f"{dataset.name} {chunks} chunks {digest}",
+                backend=backend,
+            )
     finally:
         cache.close()
 
 
 # -- asking --------------------------------------------------------------------------------------------
-async def _answer(user: User, question: str) -> int:
+async def _answer(user: User, question: str, search: SearchBackend | None) -> int:
     message_id = 0
-    async for event in answer_stream(user=user, conversation_id=None, question=question):
+    async for event in answer_stream(user=user, conversation_id=None, question=question, search=search):
         if event["type"] == "done":
             message_id = event["message_id"]
         elif event["type"] == "error":
@@ -194,7 +183,7 @@ class _Asker:
     conversations: list[int]
 
     def ask(self, question: str) -> Asked:
-        message = Message.objects.get(pk=async_to_sync(_answer)(self.user, question))
+        message = Message.objects.get(pk=async_to_sync(_answer)(self.user, question, self.corpus.backend))
         self.conversations.append(message.conversation_id)
         keys = {source["n"]: self.corpus.key_of(source["document_id"]) for source in message.sources}
         _, cited, _ = clean_citations(message.content, set(keys))
@@ -216,7 +205,7 @@ class _Asker:
 
 
 def _ranking(user: User, query: str, corpus: Corpus) -> list[str]:
-    found = rag_retrieval.retrieve(query, principals=principals_for_user(user), k=NDCG_DEPTH)
+    found = rag_retrieval.retrieve(query, principals=principals_for_user(user), k=NDCG_DEPTH, backend=corpus.backend)
     return list(dict.fromkeys(corpus.key_of(hit.document_id) for hit in found.hits))
 
 

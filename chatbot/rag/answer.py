@@ -54,6 +54,7 @@ from chatbot.rendering import answer_html
 from chatbot.services import AnswerProvenance, ConversationNotFound, answer_record, question_record
 from ingestion.embed import get_embedder
 from ingestion.language import detect_language
+from ingestion.search import SearchBackend
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +132,7 @@ class Draft:
     withheld: list[str] = field(default_factory=list)  # generated sentences the gate did not show
     model: str = "none"
     adapter: str = ""
+    search: SearchBackend | None = None  # None: the configured backend
 
     def show(self, text: str) -> TokenEvent:
         if self.first_content_ms is None:
@@ -149,7 +151,9 @@ class Draft:
 
 def _retrieve(draft: Draft) -> None:
     """Passages under the user's principals, their evidence, and their sentences ranked (one thread hop)."""
-    draft.retrieval = retrieval = retrieve(draft.query, principals=draft.principals, k=settings.SEARCH_TOP_K)
+    draft.retrieval = retrieval = retrieve(
+        draft.query, principals=draft.principals, k=settings.SEARCH_TOP_K, backend=draft.search
+    )
     draft.retrieval_ms = _ms(draft.started)
     sources = sources_from_hits(retrieval.hits)
     draft.passages = tuple(
@@ -251,8 +255,11 @@ async def answer_stream(
     llm: LLMClient | None = None,
     stop: asyncio.Event | None = None,
     adapter: str = "",
+    search: SearchBackend | None = None,
 ) -> AsyncIterator[ServerEvent]:
-    draft = Draft(started=time.monotonic(), question=question, language=detect_language(question))
+    """One answer's events; ``search`` replaces the configured search backend (evaluations' throwaway
+    indexes), as ``llm`` replaces the configured generator."""
+    draft = Draft(started=time.monotonic(), question=question, language=detect_language(question), search=search)
     stop = stop or asyncio.Event()
     try:
         draft.conversation, draft.history, draft.principals = await orm(_record_question)(

@@ -11,7 +11,7 @@ from chatbot.events import Source
 from chatbot.rag.evidence import PassageEvidence, evidence_score, passage_evidence
 from ingestion.chunk import SECTION_SEPARATOR
 from ingestion.embed import get_embedder
-from ingestion.search import SearchHit, get_search_backend
+from ingestion.search import SearchBackend, SearchHit, get_search_backend
 
 QUOTE_CHARS = 320
 
@@ -40,11 +40,12 @@ class Retrieval:
         ]
 
 
-def retrieve(query: str, *, principals: frozenset[str], k: int) -> Retrieval:
-    """The top ``k`` passages the user may see for ``query``, with how strongly each bears on it."""
+def retrieve(query: str, *, principals: frozenset[str], k: int, backend: SearchBackend | None = None) -> Retrieval:
+    """The top ``k`` passages the user may see for ``query``, with how strongly each bears on it, from
+    ``backend`` (the configured search backend when ``None``; evaluations pass a throwaway index)."""
     embedder = get_embedder()
     vector = embedder.embed([query])[0]
-    hits = get_search_backend().search(query, vector, principals=principals, k=k)
+    hits = (backend or get_search_backend()).search(query, vector, principals=principals, k=k)
     return Retrieval(hits=hits, evidence=passage_evidence(query, vector, hits, embedder=embedder), query_vector=vector)
 
 
