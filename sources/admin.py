@@ -52,7 +52,18 @@ class SourceAdmin(admin.ModelAdmin):
         "failures",
         "revision",
     )
-    fields = ("name", "kind", "location", "branch", "all_staff", "groups", "interval_minutes", *readonly_fields)
+    fields = (
+        "name",
+        "kind",
+        "location",
+        "branch",
+        "max_depth",
+        "max_pages",
+        "all_staff",
+        "groups",
+        "interval_minutes",
+        *readonly_fields,
+    )
     actions = ["sync_now"]
 
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:

@@ -16,6 +16,7 @@ class Source(models.Model):
     class Kind(models.TextChoices):
         FOLDER = "folder", _("Folder")
         GIT = "git", _("Git repository")
+        WEBSITE = "website", _("Website")
 
     class Status(models.TextChoices):
         NEVER = "never", _("never synced")
@@ -26,9 +27,15 @@ class Source(models.Model):
     name = models.SlugField(_("name"), max_length=100, unique=True)
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
     location = models.CharField(
-        _("location"), max_length=1000, help_text=_("Folder: an absolute path. Git: a clone URL or path.")
+        _("location"),
+        max_length=1000,
+        help_text=_("Folder: an absolute path. Git: a clone URL or path. Website: the start URL."),
     )
     branch = models.CharField(_("branch"), max_length=200, blank=True, default="main")
+    max_depth = models.PositiveSmallIntegerField(
+        _("link depth"), default=3, help_text=_("Website: links from the start page.")
+    )
+    max_pages = models.PositiveIntegerField(_("page limit"), default=500, help_text=_("Website: pages per sync."))
     all_staff = models.BooleanField(_("all staff"), default=False)
     groups = models.ManyToManyField(Group, blank=True, related_name="+", verbose_name=_("groups"))
     interval_minutes = models.PositiveIntegerField(

@@ -3,18 +3,30 @@ ones that changed as files the ingestion services can take. Pure reading; source
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import subprocess
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path, PurePosixPath
 from typing import Protocol
+from urllib.error import HTTPError, URLError
+from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.request import Request, urlopen
+from urllib.robotparser import RobotFileParser
+
+from django.conf import settings
 
 from ingestion.parse import SUPPORTED_EXTENSIONS
 from ingestion.services import file_checksum
+
+USER_AGENT = "FaroBot"
+UPLOAD_LIMIT = settings.UPLOAD_MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -161,4 +173,134 @@ class GitReader:
         with tempfile.TemporaryDirectory(prefix="faro-git-") as folder:
             path = Path(folder) / PurePosixPath(entry.key).name
             path.write_bytes(content)
+            yield path
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self.hrefs.extend(value for name, value in attrs if name == "href" and value)
+
+
+def _links(base: str, body: bytes) -> list[str]:
+    parser = _Links()
+    parser.feed(body.decode("utf-8", errors="replace"))
+    return [urldefrag(urljoin(base, href))[0] for href in parser.hrefs]
+
+
+@dataclass
+class WebsiteReader:
+    """A site crawled from a start URL: same scheme and host only, robots.txt respected (Faro's user agent),
+    breadth first to ``max_depth`` links and ``max_pages`` pages, HTML pages only. A page seen before is
+    asked for with its ETag and Last-Modified; a 304 keeps its fingerprint, and its links are read from the
+    copy kept in ``cache`` (so an unchanged site costs one conditional request per page)."""
+
+    start: str
+    max_depth: int
+    max_pages: int
+    cache: Path
+    timeout: float = 15.0
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    revision: str = ""
+    _bodies: dict[str, bytes] = field(default_factory=dict)
+
+    def _key(self, url: str) -> str:
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def _cached(self, key: str) -> Path:
+        return self.cache / (hashlib.sha256(key.encode()).hexdigest() + ".html")
+
+    def _robots(self, origin: str) -> RobotFileParser:
+        robots = RobotFileParser(origin + "/robots.txt")
+        try:
+            with urlopen(
+                Request(origin + "/robots.txt", headers={"User-Agent": USER_AGENT}), timeout=self.timeout
+            ) as reply:
+                robots.parse(reply.read().decode("utf-8", errors="replace").splitlines())
+        except HTTPError as error:
+            robots.parse([] if error.code >= 400 else ["User-agent: *", "Disallow: /"])
+        except URLError as error:
+            raise SourceError(f"{origin}: {error.reason}") from error
+        return robots
+
+    def entries(self, known: Mapping[str, Known]) -> Iterator[Entry]:
+        start = urlsplit(self.start)
+        if start.scheme not in ("http", "https") or not start.netloc:
+            raise SourceError(f"{self.start} is not an http(s) URL.")
+        origin = f"{start.scheme}://{start.netloc}"
+        robots = self._robots(origin)
+        self.cache.mkdir(parents=True, exist_ok=True)
+        queue: deque[tuple[str, int]] = deque([(urldefrag(self.start)[0], 0)])
+        visited: set[str] = set()
+        pages = 0
+        while queue and pages < self.max_pages:
+            url, depth = queue.popleft()
+            if url in visited:
+                continue
+            visited.add(url)
+            key = self._key(url)
+            if not robots.can_fetch(USER_AGENT, url):
+                self.refused.append((key, "disallowed by robots.txt"))
+                continue
+            page = self._fetch(url, key, known.get(key))
+            if page is None:
+                continue
+            pages += 1
+            entry, body = page
+            yield entry
+            if depth < self.max_depth:
+                for link in _links(url, body):
+                    parts = urlsplit(link)
+                    if f"{parts.scheme}://{parts.netloc}" == origin and link not in visited:
+                        queue.append((link, depth + 1))
+
+    def _fetch(self, url: str, key: str, previous: Known | None) -> tuple[Entry, bytes] | None:
+        headers = {"User-Agent": USER_AGENT}
+        cached = self._cached(key)
+        if previous is not None and previous.stat and cached.exists():
+            etag, _, modified = previous.stat.partition("\n")
+            if etag:
+                headers["If-None-Match"] = etag
+            if modified:
+                headers["If-Modified-Since"] = modified
+        try:
+            with urlopen(Request(url, headers=headers), timeout=self.timeout) as reply:
+                if not reply.headers.get_content_type() == "text/html":
+                    return None
+                body = reply.read(UPLOAD_LIMIT + 1)
+                validators = f"{reply.headers.get('ETag', '')}\n{reply.headers.get('Last-Modified', '')}"
+                final = reply.geturl()
+        except HTTPError as error:
+            if error.code == 304 and previous is not None:
+                body = cached.read_bytes()
+                self._bodies[key] = body
+                return Entry(key=key, fingerprint=previous.fingerprint, stat=previous.stat, link=url), body
+            if error.code not in (404, 410):
+                self.refused.append((key, f"HTTP {error.code}"))
+            return None
+        except URLError as error:
+            self.refused.append((key, str(error.reason)[:200]))
+            return None
+        if urlsplit(final).netloc != urlsplit(url).netloc:
+            self.refused.append((key, "redirected to another host"))
+            return None
+        cached.write_bytes(body)
+        self._bodies[key] = body
+        fingerprint = hashlib.sha256(body).hexdigest()
+        return Entry(key=key, fingerprint=fingerprint, stat=validators.strip() and validators, link=url), body
+
+    @contextmanager
+    def materialise(self, entry: Entry) -> Iterator[Path]:
+        body = self._bodies.get(entry.key)
+        if body is None:
+            body = self._cached(entry.key).read_bytes()
+        name = PurePosixPath(urlsplit(entry.link).path).stem or "index"
+        with tempfile.TemporaryDirectory(prefix="faro-web-") as folder:
+            path = Path(folder) / f"{name}.html"
+            path.write_bytes(body)
             yield path

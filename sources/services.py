@@ -33,7 +33,7 @@ from ingestion.services import (
     document_register,
 )
 from sources.models import Source, SourceItem
-from sources.readers import Entry, FolderReader, GitReader, Known, Reader, SourceError
+from sources.readers import Entry, FolderReader, GitReader, Known, Reader, SourceError, WebsiteReader
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,10 @@ def reader_for(source: Source) -> Reader:
         place = hashlib.sha256(source.location.encode()).hexdigest()[:16]
         cache = settings.DATA_DIR / "sources" / f"{source.pk}-{place}.git"
         return GitReader(location=source.location, branch=source.branch or "main", cache=cache)
+    if source.kind == Source.Kind.WEBSITE:
+        place = hashlib.sha256(source.location.encode()).hexdigest()[:16]
+        cache = settings.DATA_DIR / "sources" / f"{source.pk}-{place}.web"
+        return WebsiteReader(start=source.location, max_depth=source.max_depth, max_pages=source.max_pages, cache=cache)
     raise SourceError(f"Unknown kind {source.kind!r}.")
 
 
@@ -157,6 +161,7 @@ def _sync(source: Source, lease: str, result: SyncResult, *, queue: bool) -> Non
     groups = list(source.groups.all())
     fresh: list[Entry] = []
     seen: set[str] = set()
+    restated: list[SourceItem] = []  # same content, new mtime or link: written together below
     for n, entry in enumerate(reader.entries(known), start=1):
         if n % HEARTBEAT_EVERY == 0:
             _heartbeat(source.pk, lease)
@@ -168,8 +173,11 @@ def _sync(source: Source, lease: str, result: SyncResult, *, queue: bool) -> Non
             _guard(result, entry.key, partial(_change, source, reader, item, entry, result, queue=queue))
         else:
             if item.stat != entry.stat or item.link != entry.link:
-                SourceItem.objects.filter(pk=item.pk).update(stat=entry.stat, link=entry.link)
+                item.stat, item.link = entry.stat, entry.link
+                restated.append(item)
             result.unchanged += 1
+    with transaction.atomic():  # one write, not one per file (a touched tree costs a hash per file only)
+        SourceItem.objects.bulk_update(restated, ["stat", "link"], batch_size=500)
     result.failed.extend(reader.refused)
     gone = {key: item for key, item in items.items() if key not in seen}
     # A file that moved keeps its document (same content under a new path): no re-index, one audit event.

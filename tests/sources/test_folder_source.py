@@ -88,6 +88,18 @@ def test_a_resync_without_changes_changes_nothing(source: Source) -> None:
     assert Document.objects.filter(version__gt=1).count() == 0
 
 
+def test_a_touched_file_with_the_same_content_is_hashed_again_and_not_changed(source: Source, folder: Path) -> None:
+    sync_and_index(source.pk)
+    before = SourceItem.objects.get(source=source, key="gastos.txt").stat
+    os.utime(folder / "gastos.txt", (1_900_000_000, 1_900_000_000))
+
+    result = source_sync(source_id=source.pk, queue=False)
+
+    assert (result.changed, result.unchanged) == ([], 3)
+    after = SourceItem.objects.get(source=source, key="gastos.txt").stat
+    assert after != before and after.endswith(":1900000000000000000")
+
+
 def test_edit_rename_and_delete(source: Source, folder: Path, alice: User) -> None:
     sync_and_index(source.pk)
     vacation, expenses, leave = (document(source, key) for key in ("vacaciones.md", "gastos.txt", "rrhh/bajas.md"))

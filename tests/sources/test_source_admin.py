@@ -30,6 +30,8 @@ def form(source: Source, **changes: object) -> dict[str, object]:
         "location": source.location,
         "branch": source.branch,
         "interval_minutes": source.interval_minutes,
+        "max_depth": source.max_depth,
+        "max_pages": source.max_pages,
         "groups": [group.pk for group in source.groups.all()],
     }
     return data | changes
