@@ -1,6 +1,11 @@
 """A no-change re-sync of a folder source against its first sync.
 
     .venv/bin/python bench/source_resync.py [--files 1000] [--no-index]
+    .venv/bin/python bench/source_resync.py --site-pages 200
+
+With ``--site-pages N`` it times a website source instead: a local ``http.server`` (the standard library's,
+which answers If-Modified-Since with 304) serving an index page that links N-1 policy pages, synced once and
+then again with nothing changed (one conditional request per page).
 
 Writes N small Markdown policies (about 1 KB each, three paragraphs) into a temporary folder, creates a
 folder source over it in a throwaway DATA_DIR (SQLite, embedded index), and times:
@@ -60,10 +65,40 @@ def write_files(folder: Path, count: int) -> None:
         )
 
 
+def site(folder: Path, pages: int) -> str:
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    links = "".join(f'<li><a href="/p/{n:04d}.html">Política {n}</a></li>' for n in range(1, pages))
+    (folder / "index.html").write_text(f"<html><body><main><h1>Intranet</h1><ul>{links}</ul></main></body></html>")
+    (folder / "p").mkdir()
+    for n in range(1, pages):
+        topic = TOPICS[n % len(TOPICS)]
+        paragraphs = "".join(
+            f"<p>Sección {s}: la norma {n}.{s} sobre {topic} se aplica a toda la plantilla desde el año "
+            f"{2000 + (n + s) % 26}, con las excepciones que acuerde el comité de empresa.</p>"
+            for s in range(1, 4)
+        )
+        (folder / "p" / f"{n:04d}.html").write_text(
+            f"<html><head><title>Política {n}</title></head><body><nav>Inicio</nav><main><h1>Política {n} de "
+            f"{topic}</h1>{paragraphs}</main></body></html>",
+            encoding="utf-8",
+        )
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}/index.html"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--no-index", action="store_true", help="time the first sync without the pipeline")
+    parser.add_argument("--site-pages", type=int, default=0, help="time a website source of this many pages")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="faro-bench-sources-") as scratch:
         data_dir, folder = Path(scratch) / "data", Path(scratch) / "share"
@@ -73,8 +108,19 @@ def main() -> None:
         from sources.models import Source
         from sources.services import source_sync
 
-        write_files(folder, args.files)
-        source = Source.objects.create(name="bench", kind=Source.Kind.FOLDER, location=str(folder), all_staff=True)
+        if args.site_pages:
+            source = Source.objects.create(
+                name="bench",
+                kind=Source.Kind.WEBSITE,
+                location=site(folder, args.site_pages),
+                max_depth=1,
+                max_pages=args.site_pages,
+                all_staff=True,
+            )
+        else:
+            write_files(folder, args.files)
+            source = Source.objects.create(name="bench", kind=Source.Kind.FOLDER, location=str(folder), all_staff=True)
+        what = f"{args.site_pages} pages" if args.site_pages else f"{args.files} files"
 
         started = time.perf_counter()
         result = source_sync(source_id=source.pk, queue=False)
@@ -83,7 +129,7 @@ def main() -> None:
             documents_ingest(document_ids=result.document_ids, errors="fail")
         first = time.perf_counter() - started
         print(
-            f"first sync of {args.files} files: {first:.2f} s (registering {registered:.2f} s, "
+            f"first sync of {what}: {first:.2f} s (registering {registered:.2f} s, "
             f"{'indexing ' + format(first - registered, '.2f') + ' s' if not args.no_index else 'not indexed'})"
         )
 
@@ -97,6 +143,8 @@ def main() -> None:
             )
 
         timed("no-change re-sync")
+        if args.site_pages:
+            return
         now = time.time()
         for path in folder.rglob("*.md"):
             os.utime(path, (now + 5, now + 5))
