@@ -189,3 +189,12 @@ def test_the_command_syncs_by_name_and_all(source: Source) -> None:
     out = io.StringIO()
     call_command("sync_source", "--all", stdout=out)
     assert "compartida: added 0, changed 0, moved 0, removed 0, unchanged 3, failed 2" in out.getvalue()
+
+
+def test_the_task_of_a_source_being_synced_does_nothing(source: Source) -> None:
+    from sources.tasks import sync_source
+
+    assert _claim(source.pk) is not None
+
+    assert sync_source.run(source.pk) == "busy"
+    assert SourceItem.objects.count() == 0
