@@ -40,7 +40,7 @@ from governance.audit import audit_record
 from ingestion.archive import UploadItem, archive_expand
 from ingestion.chunk import ChunkData, chunk_document, embedding_text
 from ingestion.embed import Embedder, get_embedder
-from ingestion.language import detect_language
+from ingestion.language import detect_majority_language
 from ingestion.models import Chunk, Document
 from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file
 from ingestion.progress import progress_publish, progress_report, progress_started
@@ -371,7 +371,8 @@ def _assemble(
     rows = iter(vectors)
     prepared = []
     for item, chunks in zip(inputs, chunked, strict=True):
-        language = detect_language(item.parsed.text)
+        # Declared (front matter) first; else the language of most of the body's words.
+        language = item.parsed.language or detect_majority_language([block.text for block in item.parsed.blocks])
         indexed = [
             IndexedChunk(
                 chunk_id=chunk.chunk_id,
