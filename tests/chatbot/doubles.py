@@ -22,7 +22,8 @@ class SlowClient:
         return ""
 
     async def stream(self, request: GenerationRequest) -> AsyncIterator[str]:
-        # Sentences the vacation policy supports, so the grounding gate releases each as it completes.
+        # A sentence the vacation policy supports (uncited, so it is checked against every passage found),
+        # so the grounding gate releases each as it completes.
         for _ in range(self.pieces):
             await asyncio.sleep(self.delay)
-            yield "Toda persona empleada disfruta de 23 días laborables de vacaciones al año [1]. "
+            yield "Toda persona empleada disfruta de 23 días laborables de vacaciones al año. "
