@@ -37,12 +37,11 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
-from chatbot.llm.base import GenerationRequest, Passage  # noqa: E402
+from chatbot.llm.base import GenerationRequest  # noqa: E402
 from chatbot.llm.extractive import extractive_answer  # noqa: E402
 from chatbot.rag.citations import strip_citations  # noqa: E402
-from chatbot.rag.evidence import evidence_score, passage_evidence  # noqa: E402
-from chatbot.rag.retrieval import sources_from_hits  # noqa: E402
-from chatbot.rag.sentences import rank_sentences, select_answer  # noqa: E402
+from chatbot.rag.retrieval import passages_from_sources, retrieve, sources_from_hits  # noqa: E402
+from chatbot.rag.sentences import rank_retrieved, select_answer  # noqa: E402
 from chatbot.rag.text import split_sentences  # noqa: E402
 from evaluation.answer_quality import contains_span, folded  # noqa: E402
 from ingestion.embed import Embedder, get_embedder  # noqa: E402
@@ -53,26 +52,13 @@ HR = frozenset({"public", "group:hr"})
 PUBLIC = frozenset({"public"})
 
 
-def ask(question: str, *, backend: SearchBackend, embedder: Embedder, principals: frozenset[str]) -> dict[str, Any]:
+def ask(question: str, *, backend: SearchBackend, principals: frozenset[str]) -> dict[str, Any]:
+    """The answer flow's own retrieval and sentence ranking (``chatbot.rag``), and the extractive answer."""
     started = time.perf_counter()
     language = detect_language(question)
-    vector = embedder.embed([question])[0]
-    hits = backend.search(question, vector, principals=principals, k=settings.SEARCH_TOP_K)
-    items = passage_evidence(question, vector, hits, embedder=embedder)
-    evidence = evidence_score(items)
-    sources = sources_from_hits(hits)
-    passages = tuple(
-        Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
-        for s, h in zip(sources, hits, strict=True)
-    )
-    ranking = rank_sentences(
-        question=question,
-        language=language,
-        question_vector=vector,
-        passages=passages,
-        embedder=embedder,
-        passage_support=[item.support for item in items],
-    )
+    retrieval = retrieve(question, principals=principals, k=settings.SEARCH_TOP_K, backend=backend)
+    passages = passages_from_sources(sources_from_hits(retrieval.hits), retrieval.hits)
+    ranking = rank_retrieved(question=question, language=language, retrieval=retrieval, passages=passages)
     chosen = select_answer(ranking)
     text = extractive_answer(
         GenerationRequest(question=question, language=language, passages=passages, messages=(), evidence=chosen)
@@ -80,25 +66,23 @@ def ask(question: str, *, backend: SearchBackend, embedder: Embedder, principals
     shown = strip_citations(text)
     lead = split_sentences(shown)[0] if shown else ""
     return {
-        "evidence": evidence,
+        "evidence": retrieval.score,
         "answerability": ranking.answerability,
         "lead": lead,
         "answer": shown,
         "words": len(shown.split()),
-        "cited_titles": [hits[s.n - 1].title for s in chosen],
-        "retrieved_titles": list(dict.fromkeys(hit.title for hit in hits)),
+        "cited_titles": [retrieval.hits[s.n - 1].title for s in chosen],
+        "retrieved_titles": list(dict.fromkeys(hit.title for hit in retrieval.hits)),
         "ms": round(1000 * (time.perf_counter() - started), 1),
-        "sentences": [
-            {"text": s.text, "features": asdict(s.features) if s.features else None} for s in ranking.sentences
-        ],
+        "sentences": [{"text": s.text, "features": asdict(s.features)} for s in ranking.sentences],
     }
 
 
-def demo_rows(path: Path, embedder: Embedder) -> Iterable[dict[str, Any]]:
+def demo_rows(path: Path) -> Iterable[dict[str, Any]]:
     payload = json.loads(path.read_text(encoding="utf-8"))
     backend = get_search_backend()
     for row in payload["questions"]:
-        result = ask(row["question"], backend=backend, embedder=embedder, principals=HR)
+        result = ask(row["question"], backend=backend, principals=HR)
         spans = row.get("answer_spans") or []
         expected = set(row.get("expected_documents") or [])
         for sentence in result["sentences"]:
@@ -131,7 +115,7 @@ def cqa_rows(directory: Path, embedder: Embedder, limit: int | None) -> Iterable
             if limit and number >= limit:
                 break
             gold = answers.get(key, {})
-            result = ask(question, backend=backend, embedder=embedder, principals=PUBLIC)
+            result = ask(question, backend=backend, principals=PUBLIC)
             spans = [str(a) for a in gold.get("answers", [])]
             yes_no = bool(spans) and all(folded(span) in ("yes", "no") for span in spans)
             evidences = [folded(e) for e in gold.get("evidences", []) if len(e.split()) >= 3]
@@ -216,14 +200,13 @@ def main() -> None:
     if args.load:
         rows = [json.loads(line) for line in args.load.read_text().splitlines()]
     else:
-        embedder = get_embedder()
         rows = []
         for name in args.sets:
             path = ROOT / "evaluation" / "goldsets" / f"{name}.json"
             if path.is_file():
-                rows.extend(demo_rows(path, embedder))
+                rows.extend(demo_rows(path))
         if args.cqa:
-            rows.extend(cqa_rows(args.cqa, embedder, args.limit))
+            rows.extend(cqa_rows(args.cqa, get_embedder(), args.limit))
     if args.dump:
         args.dump.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
     report(rows, min_answerability=args.min_answerability, high=args.high)

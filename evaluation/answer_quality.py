@@ -11,21 +11,20 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from chatbot.rag.citations import strip_citations
 from chatbot.rag.text import split_sentences
+from ingestion.search.analysis import fold
 
 _NON_WORD = re.compile(r"[^\w%€$]+", re.UNICODE)
 _YES_NO = {"yes", "no", "si", "sí"}
 
 
 def folded(text: str) -> str:
-    """Lower case, no accents, punctuation as single spaces: "23 Días," and "23 dias" agree."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    """Folded as search folds it (lower case, no accents), punctuation as single spaces: "23 Días," and
+    "23 dias" agree."""
+    return " ".join(_NON_WORD.sub(" ", fold(text)).split())
 
 
 def contains_span(text: str, span: str) -> bool:

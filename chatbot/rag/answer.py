@@ -47,12 +47,11 @@ from chatbot.rag.confidence import answer_confidence
 from chatbot.rag.context import fit_passages
 from chatbot.rag.grounding import GateResult, gate
 from chatbot.rag.prompts import FALLBACK_NOTICE, PROMPT_VERSION, build_messages, refusal_text
-from chatbot.rag.retrieval import Retrieval, closest_documents, retrieve, sources_from_hits
+from chatbot.rag.retrieval import Retrieval, closest_documents, passages_from_sources, retrieve, sources_from_hits
 from chatbot.rag.rewrite import REWRITE_TIMEOUT_SECONDS, resolve_mode, rewrite_query
-from chatbot.rag.sentences import SentenceRanking, rank_sentences, select_answer
+from chatbot.rag.sentences import SentenceRanking, rank_retrieved, select_answer
 from chatbot.rendering import answer_html
 from chatbot.services import AnswerProvenance, ConversationNotFound, answer_record, question_record
-from ingestion.embed import get_embedder
 from ingestion.language import detect_language
 from ingestion.search import SearchBackend
 
@@ -156,18 +155,10 @@ def _retrieve(draft: Draft) -> None:
     )
     draft.retrieval_ms = _ms(draft.started)
     sources = sources_from_hits(retrieval.hits)
-    draft.passages = tuple(
-        Passage(n=s["n"], title=s["title"], location=s["location"], text=h.text)
-        for s, h in zip(sources, retrieval.hits, strict=True)
-    )
+    draft.passages = passages_from_sources(sources, retrieval.hits)
     draft.sources = sources
-    draft.ranking = rank_sentences(
-        question=draft.query,
-        language=draft.language,
-        question_vector=retrieval.query_vector,
-        passages=draft.passages,
-        embedder=get_embedder() if retrieval.query_vector is not None else None,
-        passage_support=[item.support for item in retrieval.evidence],
+    draft.ranking = rank_retrieved(
+        question=draft.query, language=draft.language, retrieval=retrieval, passages=draft.passages
     )
     draft.refused = (
         not retrieval.hits
@@ -199,18 +190,10 @@ def _request(draft: Draft, adapter: str) -> GenerationRequest:
 
 
 def _extractive(draft: Draft, reason: FallbackReason) -> str:
-    """The extractive answer over all retrieved passages, replacing whatever was shown."""
+    """The extractive answer (the sentences chosen from all retrieved passages), replacing what was shown."""
     assert draft.request is not None
     draft.fallback_reason = reason
-    text = extractive_answer(
-        GenerationRequest(
-            question=draft.question,
-            language=draft.language,
-            passages=draft.passages,
-            messages=(),
-            evidence=draft.request.evidence,
-        )
-    )
+    text = extractive_answer(draft.request)
     if reason in ("error", "timeout"):
         text = f"{FALLBACK_NOTICE.get(draft.language, FALLBACK_NOTICE['en'])}\n\n{text}"
     return text

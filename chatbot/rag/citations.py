@@ -111,18 +111,11 @@ def unsupported_reason(sentence: str, passages: Sequence[Passage]) -> str:
         best = max((len(terms & content_terms(text)) for text in texts), default=0)
         if best / len(terms) < SUPPORT_MIN_SHARE:
             return "words"
-    figures = _digits(plain)
-    if figures:
-        known = set().union(*(_digits(text) for text in texts)) if texts else set()
-        missing = sorted(figures - known)
+    # Every number must be among the passages' numbers, every name among their words.
+    for kind, of_sentence, of_passage in (("number", _digits, _digits), ("name", _names, _words_of)):
+        missing = sorted(of_sentence(plain) - set().union(*(of_passage(text) for text in texts)))
         if missing:
-            return f"number {missing[0]}"
-    names = _names(plain)
-    if names:
-        known_words = set().union(*(_words_of(text) for text in texts)) if texts else set()
-        missing = sorted(names - known_words)
-        if missing:
-            return f"name {missing[0]}"
+            return f"{kind} {missing[0]}"
     return ""
 
 

@@ -53,45 +53,53 @@ def lexical_overlap(query: str, passage: str) -> float:
     return len(terms & content_terms(passage)) / len(terms)
 
 
-class _VectorCache:
-    """Passage vectors by (embedder, chunk id): chunk ids are content hashes, so a cached vector never goes
-    stale, and popular passages are embedded once per process instead of once per question."""
+class VectorCache:
+    """Vectors by (embedder, key), least recently used dropped first. Keys are content hashes (chunk ids) or
+    the texts themselves, so a cached vector never goes stale, and popular passages and sentences are
+    embedded once per process instead of once per question."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def vectors(self, hits: Sequence[SearchHit], embedder: Embedder) -> np.ndarray:
-        """The hits' own stored vectors where the backend gave them; cached or freshly embedded otherwise."""
-        keys = [(embedder.name, hit.chunk_id) for hit in hits]
+    def vectors(
+        self,
+        embedder: Embedder,
+        keys: Sequence[str],
+        texts: Sequence[str],
+        known: Sequence[np.ndarray | None] | None = None,
+    ) -> np.ndarray:
+        """One vector per key: the ``known`` one where given, else cached, else ``texts[i]`` embedded (each
+        missing key once)."""
+        named = [(embedder.name, key) for key in keys]
         with self._lock:
             found: list[np.ndarray | None] = [
-                hit.vector if hit.vector is not None else self._vectors.get(key)
-                for hit, key in zip(hits, keys, strict=True)
+                given if given is not None else self._vectors.get(key)
+                for key, given in zip(named, known or [None] * len(keys), strict=True)
             ]
-            for key in keys:
+            for key in named:
                 if key in self._vectors:
                     self._vectors.move_to_end(key)
-        missing = [i for i, vector in enumerate(found) if vector is None]
+        missing = {named[i]: texts[i] for i, vector in enumerate(found) if vector is None}
         if missing:
-            fresh = embedder.embed([passage_text_for_embedding(hits[i]) for i in missing])
+            fresh = dict(zip(missing, embedder.embed(list(missing.values())), strict=True))
             with self._lock:
-                for i, vector in zip(missing, fresh, strict=True):
-                    found[i] = self._vectors[keys[i]] = vector
+                self._vectors.update(fresh)
                 while len(self._vectors) > self.size:
                     self._vectors.popitem(last=False)
-        return np.vstack([vector for vector in found if vector is not None])
+            found = [vector if vector is not None else fresh[key] for key, vector in zip(named, found, strict=True)]
+        return np.vstack([np.asarray(vector, dtype=np.float32) for vector in found if vector is not None])
 
-    def remember(self, embedder_name: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
+    def remember(self, embedder_name: str, keys: Sequence[str], vectors: np.ndarray) -> None:
         with self._lock:
-            for chunk_id, vector in zip(chunk_ids, vectors, strict=True):
-                self._vectors[(embedder_name, chunk_id)] = vector
+            for key, vector in zip(keys, vectors, strict=True):
+                self._vectors[(embedder_name, key)] = vector
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
 
 
-_cache = _VectorCache(PASSAGE_VECTOR_CACHE_SIZE)
+_cache = VectorCache(PASSAGE_VECTOR_CACHE_SIZE)
 
 
 def remember_passage_vectors(embedder_name: str, chunk_ids: Sequence[str], vectors: np.ndarray) -> None:
@@ -105,7 +113,12 @@ def passage_evidence(
     """One ``PassageEvidence`` per hit, in the hits' order."""
     if not hits:
         return []
-    vectors = _cache.vectors(hits, embedder)
+    vectors = _cache.vectors(
+        embedder,
+        [hit.chunk_id for hit in hits],
+        [passage_text_for_embedding(hit) for hit in hits],
+        known=[hit.vector for hit in hits],  # the index's own stored vectors, where the backend gave them
+    )
     cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
     return [
         PassageEvidence(

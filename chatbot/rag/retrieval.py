@@ -8,6 +8,7 @@ import numpy as np
 from django.urls import reverse
 
 from chatbot.events import Source
+from chatbot.llm.base import Passage
 from chatbot.rag.evidence import PassageEvidence, evidence_score, passage_evidence
 from ingestion.chunk import SECTION_SEPARATOR
 from ingestion.embed import get_embedder
@@ -76,6 +77,15 @@ def quote(text: str, limit: int = QUOTE_CHARS) -> str:
 
 def citation_url(hit: SearchHit) -> str:
     return f"{reverse('document_detail', args=[hit.document_id])}?chunk={hit.chunk_id}#chunk-{hit.chunk_id}"
+
+
+def passages_from_sources(sources: list[Source], hits: list[SearchHit]) -> tuple[Passage, ...]:
+    """The hits as the numbered passages an answer is written from and checked against (``sources`` are
+    ``sources_from_hits(hits)``: same numbers, titles and locations)."""
+    return tuple(
+        Passage(n=source["n"], title=source["title"], location=source["location"], text=hit.text)
+        for source, hit in zip(sources, hits, strict=True)
+    )
 
 
 def sources_from_hits(hits: list[SearchHit]) -> list[Source]:

@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from chatbot.llm.base import EvidenceSentence, Passage
-from ingestion.embed import Embedder
+from chatbot.rag.evidence import VectorCache
+from chatbot.rag.retrieval import Retrieval
+from ingestion.embed import Embedder, get_embedder
 from ingestion.search.analysis import analysis_for, analyze
 
 LEXICAL_WEIGHT = 1.0
@@ -103,13 +103,14 @@ class Sentence:
     n: int
     position: int
     text: str
-    coverage: float
-    semantic: float
-    score: float
+    features: Features
     terms: frozenset[str] = field(default_factory=frozenset)  # question terms the sentence itself holds
     title: str = ""
     location: str = ""
-    features: Features | None = None
+
+    @property
+    def score(self) -> float:
+        return round(self.features.score(), 4)
 
 
 @dataclass(frozen=True)
@@ -238,34 +239,7 @@ def passage_sentences(text: str) -> list[str]:
 
 
 # -- vectors -----------------------------------------------------------------------------------------------
-class _SentenceVectors:
-    """Sentence vectors by (embedder, text), least recently used dropped first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def vectors(self, texts: Sequence[str], embedder: Embedder) -> np.ndarray:
-        keys = [(embedder.name, text) for text in texts]
-        with self._lock:
-            found = [self._vectors.get(key) for key in keys]
-            for key, vector in zip(keys, found, strict=True):
-                if vector is not None:
-                    self._vectors.move_to_end(key)
-        missing = sorted({texts[i] for i, vector in enumerate(found) if vector is None})
-        if missing:
-            fresh = dict(zip(missing, embedder.embed(missing), strict=True))
-            with self._lock:
-                for text, vector in fresh.items():
-                    self._vectors[(embedder.name, text)] = vector
-                while len(self._vectors) > self.size:
-                    self._vectors.popitem(last=False)
-            found = [vector if vector is not None else fresh[text] for text, vector in zip(texts, found, strict=True)]
-        return np.vstack([np.asarray(vector, dtype=np.float32) for vector in found if vector is not None])
-
-
-_vectors = _SentenceVectors(SENTENCE_VECTOR_CACHE_SIZE)
+_vectors = VectorCache(SENTENCE_VECTOR_CACHE_SIZE)  # by text
 
 
 # -- ranking -----------------------------------------------------------------------------------------------
@@ -321,7 +295,7 @@ def rank_sentences(
     semantic = np.zeros(len(rows), dtype=np.float32)
     if embedder is not None and question_vector is not None:
         texts = [f"{name}: {text}" if name else text for name, (_, _, text, _, _) in zip(headings, rows, strict=True)]
-        vectors = _vectors.vectors(texts, embedder)
+        vectors = _vectors.vectors(embedder, texts, texts)
         semantic = vectors @ np.asarray(question_vector, dtype=np.float32)
     wants_number = bool(_QUANTITY_QUESTION.search(question))
     ranks = {passage.n: rank for rank, passage in enumerate(passages)}
@@ -343,17 +317,29 @@ def rank_sentences(
                 n=passage.n,
                 position=position,
                 text=text,
-                coverage=round(features.own + CONTEXT_WEIGHT * features.context, 4),
-                semantic=round(float(cosine), 4),
-                score=round(features.score(), 4),
+                features=features,
                 terms=frozenset(held),
                 title=passage.title,
                 location=passage.location,
-                features=features,
             )
         )
     sentences.sort(key=lambda s: (-s.score, ranks[s.n], s.position))
     return SentenceRanking(question_terms=weights, sentences=tuple(sentences))
+
+
+def rank_retrieved(
+    *, question: str, language: str, retrieval: Retrieval, passages: Sequence[Passage]
+) -> SentenceRanking:
+    """``rank_sentences`` over what ``retrieve`` found (``passages`` numbered as its hits), with the query
+    vector and passage evidence it already computed."""
+    return rank_sentences(
+        question=question,
+        language=language,
+        question_vector=retrieval.query_vector,
+        passages=passages,
+        embedder=get_embedder() if retrieval.query_vector is not None else None,
+        passage_support=[item.support for item in retrieval.evidence],
+    )
 
 
 def _words(text: str) -> int:
