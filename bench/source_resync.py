@@ -25,26 +25,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from ingest import setup  # the same throwaway DATA_DIR, Django and migrations as the ingestion benchmark
+
 TOPICS = ["vacaciones", "teletrabajo", "gastos", "formación", "seguridad", "igualdad", "equipos", "viajes"]
-
-
-def setup(data_dir: Path) -> None:
-    os.environ["DATA_DIR"] = str(data_dir)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.pop("DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def write_files(folder: Path, count: int) -> None:
