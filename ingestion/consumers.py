@@ -11,7 +11,14 @@ from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from ingestion.models import Document
-from ingestion.progress import PROGRESS_GROUP, ProgressEvent, progress_snapshot
+from ingestion.progress import (
+    PROGRESS_GROUP,
+    ProgressEvent,
+    ProgressTopic,
+    progress_snapshot,
+    progress_topic,
+    progress_topics,
+)
 
 VIEW_PERMISSION = "ingestion.view_document"
 MAX_WATCHED = 500
@@ -56,7 +63,9 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
     """Pushes ``progress`` events (``ingestion.progress.ProgressEvent``) for every document.
 
     Client -> server: ``{"type": "refresh", "documents": [ids]}`` answers with the saved state of those
-    documents (a page that opens, reconnects, or runs beside a worker without a shared channel layer)."""
+    documents (a page that opens, reconnects, or runs beside a worker without a shared channel layer).
+    Other apps' topics (``ingestion.progress.ProgressTopic``, e.g. ``"sources": [ids]``) ride along, for
+    watchers who hold the topic's permission."""
 
     async def connect(self) -> None:
         if not await database_sync_to_async(_allowed)(self.scope.get("user")):
@@ -79,6 +88,11 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
         ids = [value for value in content.get("documents", []) if isinstance(value, int)][:MAX_WATCHED]
         for event in await database_sync_to_async(progress_snapshot)(ids):
             await self.send_json(_labelled(event, self.language))
+        for topic in progress_topics():
+            ids = [value for value in content.get(topic.name, []) if isinstance(value, int)][:MAX_WATCHED]
+            if ids and await self._watches(topic):
+                for saved in await database_sync_to_async(topic.snapshot)(ids):
+                    await self.send_json(self._topic_labelled(topic, saved))
 
     async def document_progress(self, message: dict[str, Any]) -> None:
         user = self.scope.get("user")
@@ -87,3 +101,17 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
             return
         event = ProgressEvent(**{**message, "type": "progress"})  # type: ignore[typeddict-item]
         await self.send_json(_labelled(event, self.language))
+
+    async def progress_forward(self, message: dict[str, Any]) -> None:
+        """Another app's event (``ingestion.progress.progress_topic_push``), for those who may watch it."""
+        topic = progress_topic(message.get("topic", ""))
+        if topic is not None and await self._watches(topic):
+            await self.send_json(self._topic_labelled(topic, message["event"]))
+
+    async def _watches(self, topic: ProgressTopic) -> bool:
+        user = self.scope.get("user")
+        return await database_sync_to_async(lambda: _allowed(user) and user.has_perm(topic.permission))()
+
+    def _topic_labelled(self, topic: ProgressTopic, event: Any) -> Any:
+        with translation.override(self.language):
+            return topic.label(event)

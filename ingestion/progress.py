@@ -4,6 +4,10 @@ Every stage change is saved on the ``Document`` row (so a page that polls, or op
 sent through the Channels layer to ``PROGRESS_GROUP``, which ``ingestion.consumers`` forwards to the
 staff watching the document list. Within a stage, updates are throttled so a large batch costs a few
 writes, not one per percent. Saving also renews the worker's heartbeat (see ``services``).
+
+Other apps' progress rides the same group and socket as a *topic* (``ProgressTopic``: a source's sync,
+sources/progress.py): the app registers it once, pushes its events with ``progress_topic_push``, and the
+consumer forwards them to the watchers holding the topic's permission, named in each watcher's language.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
-from typing import Literal, NotRequired, TypedDict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -87,15 +92,19 @@ def progress_event(document: Document) -> ProgressEvent:
 
 
 def _push(events: list[ProgressEvent]) -> None:
+    _send([{**event, "type": "document.progress"} for event in events])
+
+
+def _send(messages: list[dict[str, Any]]) -> None:
     layer = get_channel_layer()
-    if layer is None or not events:
+    if layer is None or not messages:
         return
     if isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(PROGRESS_GROUP):
         return  # an in-process layer nobody in this process listens to (a worker beside a web server)
 
     async def send_all() -> None:
-        for event in events:
-            await layer.group_send(PROGRESS_GROUP, {**event, "type": "document.progress"})
+        for message in messages:
+            await layer.group_send(PROGRESS_GROUP, message)
 
     try:
         async_to_sync(send_all)()  # one event-loop round trip for the whole batch
@@ -147,3 +156,37 @@ def progress_publish(document_ids: int | Iterable[int]) -> None:
 def progress_snapshot(document_ids: Iterable[int]) -> list[ProgressEvent]:
     """The saved state of the given documents (for a page that opens or reconnects)."""
     return [progress_event(document) for document in Document.objects.filter(pk__in=list(document_ids)[:500])]
+
+
+@dataclass(frozen=True)
+class ProgressTopic:
+    """Another app's progress on ``/ws/ingestion/progress/``. Its events are JSON objects whose ``type``
+    is what the browser sees; ``snapshot`` gives the saved state of the given ids (for a page that opens,
+    reconnects, or runs beside a worker without a shared channel layer: ``{"type": "refresh", <name>:
+    [ids]}``), ``label`` names an event's state in the active language (the worker has none)."""
+
+    name: str  # the refresh message's key
+    permission: str  # who may watch it, besides who may watch documents
+    snapshot: Callable[[list[int]], list[Mapping[str, Any]]]
+    label: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+_topics: dict[str, ProgressTopic] = {}
+
+
+def progress_topic_register(topic: ProgressTopic) -> None:
+    """Called once per process from the app's ``ready``."""
+    _topics[topic.name] = topic
+
+
+def progress_topics() -> list[ProgressTopic]:
+    return list(_topics.values())
+
+
+def progress_topic(name: str) -> ProgressTopic | None:
+    return _topics.get(name)
+
+
+def progress_topic_push(name: str, events: Iterable[Mapping[str, Any]]) -> None:
+    """Push a topic's events to the staff watching (never raises: progress must not stop the work)."""
+    _send([{"type": "progress.forward", "topic": name, "event": dict(event)} for event in events])

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.principals import principals_for_document
 from sources.models import Source
-from sources.services import source_access_changed
+from sources.progress import source_status_text
+from sources.services import source_access_changed, sources_sync_queue
 
 
 def _principals(source: Source) -> frozenset[str]:
@@ -28,7 +28,7 @@ class SourceAdmin(admin.ModelAdmin):
         "name",
         "kind",
         "location",
-        "status",
+        "status_display",
         "last_finished_at",
         "added",
         "changed",
@@ -66,6 +66,19 @@ class SourceAdmin(admin.ModelAdmin):
     )
     actions = ["sync_now"]
 
+    class Media:
+        # The status and counts follow a running sync live, as the document list follows uploads.
+        js = ("sources/progress.js",)
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_display(self, obj: Source) -> str:
+        return format_html(
+            '<span class="faro-source" data-source="{}" data-status="{}">{}</span>',
+            obj.pk,
+            obj.status,
+            source_status_text(obj.status, obj.progress_done, obj.progress_total),
+        )
+
     def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
         # Compared after the groups are saved (save_related): a change of access re-stamps every document.
         obj._principals_before = _principals(Source.objects.get(pk=obj.pk)) if change else None  # type: ignore[attr-defined]
@@ -83,8 +96,5 @@ class SourceAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Sync now"), permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        from sources.tasks import sync_source
-
-        for source_id in queryset.values_list("pk", flat=True):
-            transaction.on_commit(partial(sync_source.delay, source_id))
-        self.message_user(request, _("Sync queued for %(n)d sources.") % {"n": queryset.count()}, messages.SUCCESS)
+        queued = sources_sync_queue(source_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, _("Sync queued for %(n)d sources.") % {"n": queued}, messages.SUCCESS)

@@ -20,6 +20,7 @@ class Source(models.Model):
 
     class Status(models.TextChoices):
         NEVER = "never", _("never synced")
+        QUEUED = "queued", _("queued")
         RUNNING = "running", _("syncing")
         OK = "ok", _("synced")
         FAILED = "failed", _("failed")
@@ -52,6 +53,9 @@ class Source(models.Model):
     removed = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list, blank=True)  # [key, reason] of the latest sync
+    # A running sync's progress (sources/progress.py): items done, of a total known once it has listed them.
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
     revision = models.CharField(max_length=64, blank=True)  # git: the commit the latest sync completed
     # The lock: a sync claims the source with a lease and keeps a heartbeat; a stale heartbeat (a crashed
     # worker) lets the next sync claim it and resume.

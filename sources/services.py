@@ -33,6 +33,7 @@ from ingestion.services import (
     document_register,
 )
 from sources.models import Source, SourceItem
+from sources.progress import SyncProgress, source_progress_publish
 from sources.readers import Entry, FolderReader, GitReader, Known, Reader, SourceError, WebsiteReader
 
 logger = logging.getLogger(__name__)
@@ -83,8 +84,23 @@ def _claim(source_id: int) -> str | None:
     claimed = (
         Source.objects.filter(pk=source_id)
         .filter(Q(lease="") | Q(heartbeat_at__lt=now - LEASE_STALE_AFTER) | Q(heartbeat_at=None))
-        .update(lease=lease, heartbeat_at=now, status=Source.Status.RUNNING, last_started_at=now)
+        .update(
+            lease=lease,
+            heartbeat_at=now,
+            status=Source.Status.RUNNING,
+            status_reason="",
+            last_started_at=now,
+            # The counts and progress shown from now on are this sync's.
+            added=0,
+            changed=0,
+            removed=0,
+            failed=0,
+            progress_done=0,
+            progress_total=None,
+        )
     )
+    if claimed:
+        source_progress_publish([source_id])
     return lease if claimed else None
 
 
@@ -97,6 +113,22 @@ def _next_run(source: Source, now: datetime) -> datetime | None:
     return now + timedelta(minutes=source.interval_minutes) if source.interval_minutes else None
 
 
+def sources_sync_queue(*, source_ids: Iterable[int]) -> int:
+    """Queue a sync of each source ("Sync now"), once this transaction commits. An idle source shows
+    "queued" at once; one being synced keeps its running state (the queued sync will find it busy).
+    Returns how many were queued."""
+    from sources.tasks import sync_source  # the task module imports this one
+
+    ids = list(source_ids)
+    Source.objects.filter(pk__in=ids, lease="").update(
+        status=Source.Status.QUEUED, progress_done=0, progress_total=None
+    )
+    source_progress_publish(ids)
+    for source_id in ids:
+        transaction.on_commit(partial(sync_source.delay, source_id))
+    return len(ids)
+
+
 def source_sync(*, source_id: int, queue: bool = True) -> SyncResult:
     """Bring the source's documents in line with what it holds now. Raises ``SourceBusy`` when another
     sync holds it. With ``queue`` (the default) new and changed documents go to the ingestion workers as
@@ -106,8 +138,9 @@ def source_sync(*, source_id: int, queue: bool = True) -> SyncResult:
         raise SourceBusy(f"source {source_id} is being synced")
     source = Source.objects.get(pk=source_id)
     result = SyncResult()
+    progress = SyncProgress(source_id=source_id, lease=lease)
     try:
-        _sync(source, lease, result, queue=queue)
+        _sync(source, lease, result, progress, queue=queue)
     except Exception as error:
         now = timezone.now()
         Source.objects.filter(pk=source_id, lease=lease).update(
@@ -117,6 +150,7 @@ def source_sync(*, source_id: int, queue: bool = True) -> SyncResult:
             last_finished_at=now,
             next_sync_at=_next_run(source, now),
         )
+        source_progress_publish([source_id])
         audit_record(
             event_type="source.sync_failed",
             object_type="source",
@@ -136,7 +170,10 @@ def source_sync(*, source_id: int, queue: bool = True) -> SyncResult:
         removed=len(result.removed),
         failed=len(result.failed),
         failures=[list(failure) for failure in result.failed[:100]],
+        progress_done=progress.done,
+        progress_total=progress.total,
     )
+    source_progress_publish([source_id])
     audit_record(
         event_type="source.synced",
         object_type="source",
@@ -154,7 +191,17 @@ def source_sync(*, source_id: int, queue: bool = True) -> SyncResult:
     return result
 
 
-def _sync(source: Source, lease: str, result: SyncResult, *, queue: bool) -> None:
+def _report(progress: SyncProgress, result: SyncResult, *, force: bool = False) -> None:
+    progress.update(
+        added=len(result.added),
+        changed=len(result.changed),
+        removed=len(result.removed),
+        failed=len(result.failed),
+        force=force,
+    )
+
+
+def _sync(source: Source, lease: str, result: SyncResult, progress: SyncProgress, *, queue: bool) -> None:
     reader = reader_for(source)
     items = {item.key: item for item in SourceItem.objects.filter(source=source).select_related("document")}
     known = {key: Known(fingerprint=item.fingerprint, stat=item.stat) for key, item in items.items()}
@@ -168,30 +215,40 @@ def _sync(source: Source, lease: str, result: SyncResult, *, queue: bool) -> Non
         seen.add(entry.key)
         item = items.get(entry.key)
         if item is None:
-            fresh.append(entry)
-        elif item.fingerprint != entry.fingerprint:
+            fresh.append(entry)  # added below, once a move can be told from an addition
+            continue
+        if item.fingerprint != entry.fingerprint:
             _guard(result, entry.key, partial(_change, source, reader, item, entry, result, queue=queue))
         else:
             if item.stat != entry.stat or item.link != entry.link:
                 item.stat, item.link = entry.stat, entry.link
                 restated.append(item)
             result.unchanged += 1
+        progress.done += 1
+        _report(progress, result)
     with transaction.atomic():  # one write, not one per file (a touched tree costs a hash per file only)
         SourceItem.objects.bulk_update(restated, ["stat", "link"], batch_size=500)
     result.failed.extend(reader.refused)
     gone = {key: item for key, item in items.items() if key not in seen}
+    progress.total = len(seen) + len(gone)  # every entry listed, and every one to withdraw
+    _report(progress, result, force=True)
     # A file that moved keeps its document (same content under a new path): no re-index, one audit event.
     by_fingerprint = {item.fingerprint: item for item in gone.values()}
     for entry in fresh:
         moved = by_fingerprint.pop(entry.fingerprint, None)
         if moved is not None and moved.key in gone:
             del gone[moved.key]
+            progress.total -= 1  # the move withdraws nothing
             _guard(result, entry.key, partial(_move, source, moved, entry, result))
         else:
             _guard(result, entry.key, partial(_add, source, reader, entry, groups, result, queue=queue))
         _heartbeat(source.pk, lease)
+        progress.done += 1
+        _report(progress, result)
     for key, item in gone.items():
         _guard(result, key, partial(_remove, source, item, result))
+        progress.done += 1
+        _report(progress, result)
     if reader.revision:
         Source.objects.filter(pk=source.pk).update(revision=reader.revision)
         source.revision = reader.revision

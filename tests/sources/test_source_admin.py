@@ -11,6 +11,7 @@ from django.test import Client
 
 from accounts.models import User
 from sources.models import Source
+from sources.tasks import sync_source
 from tests.sources.conftest import found, sync_and_index
 
 
@@ -60,7 +61,10 @@ def test_sync_now_queues_a_sync(source: Source, dana: User, django_capture_on_co
         response = client.post("/admin/sources/source/", {"action": "sync_now", "_selected_action": [source.pk]})
 
     assert response.status_code == 302
-    assert len(callbacks) == 1
+    queued = [c for c in callbacks if getattr(c, "func", None) == sync_source.delay]  # type: ignore[attr-defined]
+    assert [c.args for c in queued] == [(source.pk,)]
+    source.refresh_from_db()
+    assert source.status == Source.Status.QUEUED
 
 
 def test_employees_and_auditors_cannot_manage_sources(source: Source, alice: User, auditor: User) -> None:
