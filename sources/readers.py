@@ -20,6 +20,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from urllib.request import Request, urlopen
 from urllib.robotparser import RobotFileParser
 
+from defusedxml import ElementTree
 from django.conf import settings
 
 from ingestion.parse import SUPPORTED_EXTENSIONS
@@ -27,6 +28,8 @@ from ingestion.services import file_checksum
 
 USER_AGENT = "FaroBot"
 UPLOAD_LIMIT = settings.UPLOAD_MAX_BYTES
+MAX_SITEMAPS = 50  # sitemaps read from one sitemap index
+HTML_SUFFIXES = frozenset({".html", ".htm", ""})
 
 
 @dataclass(frozen=True)
@@ -192,12 +195,34 @@ def _links(base: str, body: bytes) -> list[str]:
     return [urldefrag(urljoin(base, href))[0] for href in parser.hrefs]
 
 
+def _sitemap_locations(body: bytes) -> tuple[bool, list[str]]:
+    """(whether it is a sitemap index, the ``<loc>`` URLs it lists) of a sitemaps.org XML document."""
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as error:
+        raise SourceError(f"not a sitemap: {error}") from error
+    except Exception as error:  # defusedxml refuses entities and DTDs
+        raise SourceError(f"sitemap refused: {error}") from error
+    tag = root.tag.rsplit("}", 1)[-1]
+    if tag not in ("urlset", "sitemapindex"):
+        raise SourceError(f"not a sitemap: <{tag}>")
+    urls = [
+        element.text.strip()
+        for element in root.iter()
+        if element.tag.rsplit("}", 1)[-1] == "loc" and element.text and element.text.strip()
+    ]
+    return tag == "sitemapindex", urls
+
+
 @dataclass
 class WebsiteReader:
-    """A site crawled from a start URL: same scheme and host only, robots.txt respected (Faro's user agent),
-    breadth first to ``max_depth`` links and ``max_pages`` pages, HTML pages only. A page seen before is
-    asked for with its ETag and Last-Modified; a 304 keeps its fingerprint, and its links are read from the
-    copy kept in ``cache`` (so an unchanged site costs one conditional request per page)."""
+    """A site crawled from a start URL, or from the pages a sitemap lists (a start URL ending in ``.xml``:
+    a sitemap or a sitemap index): same scheme and host only, robots.txt respected (Faro's user agent),
+    breadth first to ``max_depth`` links and ``max_pages`` items. HTML pages give their main content and
+    their links; a linked file of a supported format on the same host (a PDF, a Markdown file) is synced as
+    that file, within the same limits. An item seen before is asked for with its ETag and Last-Modified; a
+    304 keeps its fingerprint, and a page's links are read from the copy kept in ``cache`` (so an unchanged
+    site costs one conditional request per item, and one request per sitemap)."""
 
     start: str
     max_depth: int
@@ -207,13 +232,43 @@ class WebsiteReader:
     refused: list[tuple[str, str]] = field(default_factory=list)
     revision: str = ""
     _bodies: dict[str, bytes] = field(default_factory=dict)
+    _files: set[str] = field(default_factory=set)  # keys that are files, not pages
 
     def _key(self, url: str) -> str:
         parts = urlsplit(url)
         return parts.path + (f"?{parts.query}" if parts.query else "")
 
-    def _cached(self, key: str) -> Path:
-        return self.cache / (hashlib.sha256(key.encode()).hexdigest() + ".html")
+    def _cached(self, key: str, *, page: bool = True) -> Path:
+        return self.cache / (hashlib.sha256(key.encode()).hexdigest() + (".html" if page else ".file"))
+
+    def _seeds(self, origin: str, robots: RobotFileParser) -> list[str]:
+        """The start URL, or the same-host pages its sitemap (or the sitemaps of its sitemap index) lists."""
+        start = urldefrag(self.start)[0]
+        if not urlsplit(start).path.lower().endswith(".xml"):
+            return [start]
+        pages: list[str] = []
+        sitemaps, read = deque([start]), 0
+        while sitemaps and read < MAX_SITEMAPS and len(pages) < self.max_pages:
+            url = sitemaps.popleft()
+            read += 1
+            if not robots.can_fetch(USER_AGENT, url):
+                self.refused.append((self._key(url), "disallowed by robots.txt"))
+                continue
+            try:
+                with urlopen(Request(url, headers={"User-Agent": USER_AGENT}), timeout=self.timeout) as reply:
+                    body = reply.read(UPLOAD_LIMIT + 1)
+            except (HTTPError, URLError) as error:
+                if url == start:
+                    raise SourceError(f"{url}: {getattr(error, 'reason', error)}") from error
+                self.refused.append((self._key(url), f"sitemap: {getattr(error, 'reason', error)}"[:200]))
+                continue
+            index, locations = _sitemap_locations(body)
+            same_host = [urldefrag(loc)[0] for loc in locations if _origin(loc) == origin]
+            if index:
+                sitemaps.extend(same_host if url == start else [])  # one level of index, as sitemaps.org allows
+            else:
+                pages.extend(same_host)
+        return list(dict.fromkeys(pages))[: self.max_pages]
 
     def _robots(self, origin: str) -> RobotFileParser:
         robots = RobotFileParser(origin + "/robots.txt")
@@ -235,7 +290,7 @@ class WebsiteReader:
         origin = f"{start.scheme}://{start.netloc}"
         robots = self._robots(origin)
         self.cache.mkdir(parents=True, exist_ok=True)
-        queue: deque[tuple[str, int]] = deque([(urldefrag(self.start)[0], 0)])
+        queue: deque[tuple[str, int]] = deque((url, 0) for url in self._seeds(origin, robots))
         visited: set[str] = set()
         pages = 0
         while queue and pages < self.max_pages:
@@ -253,15 +308,15 @@ class WebsiteReader:
             pages += 1
             entry, body = page
             yield entry
-            if depth < self.max_depth:
+            if depth < self.max_depth and key not in self._files:
                 for link in _links(url, body):
-                    parts = urlsplit(link)
-                    if f"{parts.scheme}://{parts.netloc}" == origin and link not in visited:
+                    if _origin(link) == origin and link not in visited:
                         queue.append((link, depth + 1))
 
     def _fetch(self, url: str, key: str, previous: Known | None) -> tuple[Entry, bytes] | None:
         headers = {"User-Agent": USER_AGENT}
-        cached = self._cached(key)
+        as_file = self._cached(key, page=False)
+        cached = as_file if as_file.exists() else self._cached(key)  # what it was when last fetched
         if previous is not None and previous.stat and cached.exists():
             etag, _, modified = previous.stat.partition("\n")
             if etag:
@@ -270,7 +325,8 @@ class WebsiteReader:
                 headers["If-Modified-Since"] = modified
         try:
             with urlopen(Request(url, headers=headers), timeout=self.timeout) as reply:
-                if not reply.headers.get_content_type() == "text/html":
+                page = reply.headers.get_content_type() == "text/html"
+                if not page and not _linked_file(url):
                     return None
                 body = reply.read(UPLOAD_LIMIT + 1)
                 validators = f"{reply.headers.get('ETag', '')}\n{reply.headers.get('Last-Modified', '')}"
@@ -279,6 +335,8 @@ class WebsiteReader:
             if error.code == 304 and previous is not None:
                 body = cached.read_bytes()
                 self._bodies[key] = body
+                if cached == as_file:
+                    self._files.add(key)
                 return Entry(key=key, fingerprint=previous.fingerprint, stat=previous.stat, link=url), body
             if error.code not in (404, 410):
                 self.refused.append((key, f"HTTP {error.code}"))
@@ -289,18 +347,38 @@ class WebsiteReader:
         if urlsplit(final).netloc != urlsplit(url).netloc:
             self.refused.append((key, "redirected to another host"))
             return None
-        cached.write_bytes(body)
+        if len(body) > UPLOAD_LIMIT:
+            self.refused.append((key, "larger than the upload limit"))
+            return None
+        if not page:
+            self._files.add(key)
+        (self._cached(key, page=False) if not page else self._cached(key)).write_bytes(body)
+        (self._cached(key) if not page else as_file).unlink(missing_ok=True)  # a page that became a file
         self._bodies[key] = body
         fingerprint = hashlib.sha256(body).hexdigest()
         return Entry(key=key, fingerprint=fingerprint, stat=validators.strip() and validators, link=url), body
 
     @contextmanager
     def materialise(self, entry: Entry) -> Iterator[Path]:
+        page = entry.key not in self._files
         body = self._bodies.get(entry.key)
         if body is None:
-            body = self._cached(entry.key).read_bytes()
-        name = PurePosixPath(urlsplit(entry.link).path).stem or "index"
+            body = self._cached(entry.key, page=page).read_bytes()
+        path_in_site = PurePosixPath(urlsplit(entry.link).path)
+        # A page is parsed as HTML whatever its URL says; a file keeps its name, so its format's parser reads it.
+        name = f"{path_in_site.stem or 'index'}.html" if page else path_in_site.name
         with tempfile.TemporaryDirectory(prefix="faro-web-") as folder:
-            path = Path(folder) / f"{name}.html"
+            path = Path(folder) / name
             path.write_bytes(body)
             yield path
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _linked_file(url: str) -> bool:
+    """A URL naming a file of a format Faro reads, other than a page (``/manual.pdf``, ``/normas.md``)."""
+    path = PurePosixPath(urlsplit(url).path)
+    return path.suffix.lower() not in HTML_SUFFIXES and supported(path.as_posix())
