@@ -12,7 +12,7 @@ import numpy as np
 
 from chatbot.rag.evidence import remember_passage_vectors
 from ingestion.embed import get_embedder
-from ingestion.parse import ParsedDocument, parse_file
+from ingestion.parsers import ParsedDocument, parse_file
 from ingestion.search.embedded import EmbeddedSearchBackend
 from ingestion.services import document_prepare
 

@@ -43,7 +43,7 @@ from django.conf import settings  # noqa: E402
 
 from chatbot.rag.evidence import evidence_score, passage_evidence  # noqa: E402
 from ingestion.embed import get_embedder  # noqa: E402
-from ingestion.parse import Block, ParsedDocument  # noqa: E402
+from ingestion.parsers import Block, ParsedDocument  # noqa: E402
 from ingestion.search.embedded import EmbeddedSearchBackend  # noqa: E402
 
 DATASETS = ROOT.parent / "shared" / "datasets"

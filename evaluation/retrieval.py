@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from evaluation.metrics import first_relevant_rank, mrr_at, ndcg_at, percentile, recall_at
 from ingestion.embed import Embedder, get_embedder
-from ingestion.parse import Block, ParsedDocument
+from ingestion.parsers import Block, ParsedDocument
 from ingestion.search import SearchBackend
 from ingestion.search.base import SearchMode
 

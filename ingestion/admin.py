@@ -18,7 +18,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from ingestion.models import Document
-from ingestion.parse import SUPPORTED_EXTENSIONS
+from ingestion.parsers import is_supported
 from ingestion.services import (
     UploadItem,
     document_delete,
@@ -45,7 +45,7 @@ class TagsField(forms.CharField):
 
 def _check_upload(upload: Any, *, allow_zip: bool = False) -> None:
     extension = Path(upload.name).suffix.lower()
-    if extension not in SUPPORTED_EXTENSIONS and not (allow_zip and extension == ".zip"):
+    if not is_supported(upload.name) and not (allow_zip and extension == ".zip"):
         raise forms.ValidationError(
             _("%(name)s: unsupported file type %(ext)s.") % {"name": upload.name, "ext": extension or "?"}
         )

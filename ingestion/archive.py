@@ -2,7 +2,7 @@
 its own reason, so that one bad member never costs the others (tests in
 tests/ingestion/test_bulk_upload_archives.py).
 
-The archive as a whole is checked first by ``ingestion.parse.zip_check`` (member count, declared sizes,
+The archive as a whole is checked first by ``ingestion.parsers.zipfiles.zip_check`` (member count, declared sizes,
 compression ratio of the archive and of each member), the same check a DOCX gets. Declared sizes can lie,
 so extraction counts the bytes it really gets: each member is read up to one byte past its declared size
 and refused when that byte exists, so nothing extracted ever exceeds the declared total the check bounded.
@@ -22,7 +22,8 @@ from pathlib import Path
 
 from django.utils.translation import gettext as _
 
-from ingestion.parse import SUPPORTED_EXTENSIONS, ParseError, zip_check
+from ingestion.parsers import ParseError, is_supported
+from ingestion.parsers.zipfiles import zip_check
 
 _ENCRYPTED = 0x1
 _ACCEPTED_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
@@ -59,7 +60,7 @@ def archive_expand(path: Path, destination: Path, *, name: str) -> tuple[list[Up
             if member.is_dir() or not base or base.startswith(".") or "__MACOSX" in member.filename:
                 continue
             suffix = Path(base).suffix.lower()
-            if suffix not in SUPPORTED_EXTENSIONS:
+            if not is_supported(base):
                 skipped.append((member.filename, _("Unsupported file type %(ext)s.") % {"ext": suffix or "(none)"}))
                 continue
             target = destination / f"{number}-{base}"

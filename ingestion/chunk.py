@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import groupby
 
 from ingestion.embed import TokenCounter
-from ingestion.parse import Block, ParsedDocument
+from ingestion.parsers import Block, ParsedDocument
 
 SECTION_SEPARATOR = " › "
 _MAX_REFINEMENTS = 6

@@ -42,7 +42,7 @@ from ingestion.chunk import ChunkData, chunk_document, embedding_text
 from ingestion.embed import Embedder, get_embedder
 from ingestion.language import detect_majority_language
 from ingestion.models import Chunk, Document
-from ingestion.parse import SUPPORTED_EXTENSIONS, ParsedDocument, ParseError, parse_file
+from ingestion.parsers import ParsedDocument, ParseError, is_supported, parse_file
 from ingestion.progress import progress_publish, progress_report, progress_started
 from ingestion.search import IndexedChunk, get_search_backend
 
@@ -262,7 +262,7 @@ def documents_register_upload(
                 expanded, skipped = archive_expand(item.path, Path(scratch), name=item.name)
                 queue.extend(expanded)
                 summary.skipped.extend(skipped)
-            elif Path(item.name).suffix.lower() in SUPPORTED_EXTENSIONS:
+            elif is_supported(item.name):
                 queue.append(item)
             else:
                 summary.skipped.append((item.name, f"Unsupported file type {Path(item.name).suffix or '(none)'}."))
@@ -752,7 +752,7 @@ def paths_collect(paths: Iterable[Path], *, recursive: bool) -> Iterator[Path]:
         if path.is_dir():
             children = path.rglob("*") if recursive else path.glob("*")
             for child in sorted(children):
-                if child.is_file() and not child.name.startswith(".") and child.suffix.lower() in SUPPORTED_EXTENSIONS:
+                if child.is_file() and not child.name.startswith(".") and is_supported(child):
                     yield child
         elif path.is_file():
             yield path
@@ -802,7 +802,7 @@ def _register_paths(
     queued: list[int] = []
     for path in paths:
         source = str(path.resolve())
-        if path.suffix.lower() not in SUPPORTED_EXTENSIONS:
+        if not is_supported(path):
             summary.failed.append((source, f"Unsupported file type {path.suffix or '(none)'}."))
             if on_file is not None:
                 on_file(source)

@@ -57,7 +57,7 @@ def document_download(request: HttpRequest, document_id: int) -> FileResponse:
 
 
 def _text_charset(document: Document) -> str:
-    """UTF-8 when the whole file decodes as UTF-8, else Windows "ANSI" (what ingestion.parse reads it as):
+    """UTF-8 when the whole file decodes as UTF-8, else Windows "ANSI" (what ingestion.parsers reads it as):
     without a charset, browsers guess, and Spanish UTF-8 text came out as "Ã¡rbol"."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     with Path(document.file.path).open("rb") as handle:

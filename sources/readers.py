@@ -23,7 +23,7 @@ from urllib.robotparser import RobotFileParser
 from defusedxml import ElementTree
 from django.conf import settings
 
-from ingestion.parse import SUPPORTED_EXTENSIONS
+from ingestion.parsers import is_supported
 from ingestion.services import file_checksum
 
 USER_AGENT = "FaroBot"
@@ -53,7 +53,7 @@ class SourceError(Exception):
 
 
 def supported(key: str) -> bool:
-    return PurePosixPath(key).suffix.lower() in SUPPORTED_EXTENSIONS
+    return is_supported(PurePosixPath(key))
 
 
 class Reader(Protocol):

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 # What each need installs; scripts/system-packages.sh installs their union (tests/test_system_packages.py).
-OCR_PACKAGES = ("tesseract-ocr", "tesseract-ocr-spa", "tesseract-ocr-eng")  # ingestion/parse.py reads spa+eng
+OCR_PACKAGES = ("tesseract-ocr", "tesseract-ocr-spa", "tesseract-ocr-eng")  # ingestion/parsers/ocr.py reads spa+eng
 CHROMIUM_PACKAGES = ("chromium",)  # the browser tests drive Debian's build at /usr/bin/chromium
 CADDY_PACKAGES = ("caddy",)  # validates deploy/Caddyfile, the compose stack's proxy
 PACKAGES = (*OCR_PACKAGES, *CHROMIUM_PACKAGES, *CADDY_PACKAGES)
@@ -35,7 +35,7 @@ def missing_reason(what: str, packages: tuple[str, ...]) -> str:
 
 @cache
 def ocr_available() -> bool:
-    """Tesseract with the Spanish and English data that ``ingestion/parse.py`` asks for."""
+    """Tesseract with the Spanish and English data that ``ingestion/parsers/ocr.py`` asks for."""
     tesseract = shutil.which("tesseract")
     if tesseract is None:
         return False

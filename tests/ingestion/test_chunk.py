@@ -4,7 +4,7 @@ import pytest
 
 from ingestion.chunk import SECTION_SEPARATOR, chunk_document, embedding_prefix, embedding_text
 from ingestion.embed import get_embedder
-from ingestion.parse import Block, ParsedDocument, parse_file
+from ingestion.parsers import Block, ParsedDocument, parse_file
 from tests.conftest import DEMO_CORPUS, TEST_FILES
 
 

@@ -21,7 +21,7 @@ from ingestion.embed import (
     embedder_load,
     get_embedder,
 )
-from ingestion.parse import Block, ParsedDocument
+from ingestion.parsers import Block, ParsedDocument
 
 QUESTIONS = [
     "¿Cuántos días de vacaciones tengo al año?",

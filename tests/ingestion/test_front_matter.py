@@ -11,7 +11,8 @@ from accounts.principals import PUBLIC
 from ingestion.embed import get_embedder
 from ingestion.language import detect_majority_language
 from ingestion.models import Chunk, Document
-from ingestion.parse import front_matter, parse_file
+from ingestion.parsers import parse_file
+from ingestion.parsers.markdown import front_matter
 from ingestion.search import get_search_backend
 from ingestion.services import UploadItem, document_ingest, documents_register_upload
 from tests.conftest import index_document

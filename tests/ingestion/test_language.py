@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.language import detect_language
-from ingestion.parse import parse_file
+from ingestion.parsers import parse_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "demo"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ingestion.parse import ParseError, parse_file
+from ingestion.parsers import ParseError, parse_file
 from tests.conftest import DEMO_CORPUS, TEST_FILES
 from tests.system_packages import requires_ocr
 

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 
 from ingestion.embed import USE_MODEL_NAME, USEEmbedder, embedder_load, get_embedder
-from ingestion.parse import Block, ParsedDocument
+from ingestion.parsers import Block, ParsedDocument
 from ingestion.search.embedded import EmbeddedSearchBackend
 from ingestion.services import document_prepare
 
