@@ -19,7 +19,7 @@ from sources.services import source_access_changed, sources_sync_queue
 
 def _principals(source: Source) -> frozenset[str]:
     return principals_for_document(
-        all_staff=source.all_staff, group_names=source.groups.values_list("name", flat=True), owner_id=None
+        all_staff=source.all_staff, group_ids=source.groups.values_list("pk", flat=True), owner_id=None
     )
 
 
