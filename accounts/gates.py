@@ -2,26 +2,44 @@
 
 They answer questions about a person (may this person chat, use the admin, act as a knowledge admin,
 sign in with a password). Questions about one object (may this person see document 7) are answered by the
-``access_<thing>`` getters beside the object, built on ``accounts.principals``. Each condition stands on
-its own line, and anything not explicitly allowed is refused.
+``access_<thing>`` getters in each app's ``selectors.py`` (``ingestion.selectors.access_document``,
+``chatbot.selectors.access_conversation`` and ``access_answer``); a document's visibility is the one rule
+in ``accounts.principals``. Each condition stands on its own line, and anything not explicitly allowed is
+refused.
+
+Who may do what, and where it is asked:
+
+- chat and read documents (``may_chat``): the chat and document pages (``chat_required``), the chat
+  socket when it opens and, through ``chat_user``, before every message;
+- use the admin (``may_use_admin``), and do one thing there (``may_use_admin_for``): the admin site, the
+  document progress socket when it opens and again while it stays open;
+- act in a role (``has_role``, ``require_role``, ``role_required``): role pages and services;
+- act for someone from the command line (``command_actor``); sign in with a password
+  (``may_sign_in_locally``).
+
+A websocket's scope holds the person who signed in when it opened; its consumer asks ``session_user`` for
+the person as the session signs them in now, as every HTTP request does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 
 from accounts.models import User
 from accounts.roles import ROLE_GROUPS, STAFF_ROLES, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
-    from django.http import HttpRequest
     from django.http.response import HttpResponseBase
 
     AnyUser = User | AnonymousUser
@@ -80,12 +98,56 @@ def may_chat(user: AnyUser) -> bool:
     return True
 
 
-def chat_user(user_id: int | None) -> User | None:
-    """The person as stored now, if they may still chat: the websocket asks again before every question,
-    so a user disabled mid-conversation is cut off at their next message."""
-    if user_id is None:
+def chat_required(view: View) -> View:
+    """A view decorator for the chat and document pages: anyone ``may_chat`` refuses goes to the login page."""
+
+    @wraps(view)
+    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not may_chat(request.user):
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return gated  # type: ignore[return-value]
+
+
+class _SessionSnapshot(SessionBase):
+    """A session's data as ``auth.get_user`` reads it. What it would write back (a session it ends, a key it
+    renews after a secret rotation) is left to the person's next page, which holds the cookie: a socket
+    cannot send one, and renewing the key here would sign the browser out."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        super().__init__()
+        self._session_cache = data
+
+    def flush(self) -> None:
+        self._session_cache = {}
+
+    def cycle_key(self) -> None:
+        pass
+
+
+def session_user(session_key: str | None, user_id: int | None) -> User | None:
+    """The person ``user_id`` if the session still signs them in, resolved as for every HTTP request
+    (``django.contrib.auth.get_user``): the session still exists, the backend that signed them in still
+    admits them (an active account; a password sign-in still allowed) and their password is the one they
+    signed in with. ``None`` otherwise. Writes nothing."""
+    if session_key is None or user_id is None:
         return None
-    user = User.objects.filter(pk=user_id).first()
+    request = HttpRequest()
+    request.session = _SessionSnapshot(import_module(settings.SESSION_ENGINE).SessionStore(session_key).load())
+    user = auth.get_user(request)
+    if not isinstance(user, User):
+        return None
+    if user.pk != user_id:
+        return None
+    return user
+
+
+def chat_user(session_key: str | None, user_id: int | None) -> User | None:
+    """The person as the session signs them in now, if they may still chat: the chat socket asks again
+    before every message, so someone signed out, disabled or whose password changed since it opened is cut
+    off at their next message."""
+    user = session_user(session_key, user_id)
     if user is None:
         return None
     if not may_chat(user):
@@ -97,6 +159,14 @@ def may_use_admin(user: AnyUser) -> bool:
     """The admin site is for knowledge admins, auditors and administrators; what each may do there is
     then decided by the permissions of their role groups."""
     return bool(roles_for_user(user) & STAFF_ROLES)
+
+
+def may_use_admin_for(user: AnyUser, permission: str) -> bool:
+    """Whether the user may use the admin and holds ``permission`` (``"ingestion.view_document"``) there:
+    what the admin asks before one of its pages, for a socket or page outside it that shows the same."""
+    if not may_use_admin(user):
+        return False
+    return user.has_perm(permission)
 
 
 def may_sign_in_locally(user: User) -> bool:

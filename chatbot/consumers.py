@@ -9,6 +9,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
+from accounts.gates import chat_user, may_chat
 from accounts.models import User
 from chatbot.db import orm
 from chatbot.events import ErrorCode, ErrorEvent
@@ -51,7 +52,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         # Accepted first, then closed: a close before accept is a failed handshake to the browser, which
         # never learns the code and reconnects forever; 4401 tells the page to send the person to sign in.
         await self.accept()
-        if user is None or not user.is_authenticated or not user.is_active:
+        if user is None or not may_chat(user):
             await self.close(code=4401)
 
     async def disconnect(self, code: int) -> None:
@@ -80,14 +81,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     def _signed_in_user(self) -> User | None:
-        """The socket's user, if their session still exists and their account is still active."""
-        user = self.scope.get("user")
-        session = self.scope.get("session")
-        if user is None or not user.is_authenticated or session is None or session.session_key is None:
-            return None
-        if not session.exists(session.session_key):
-            return None
-        return User.objects.filter(pk=user.pk, is_active=True).first()
+        """The socket's user as their session signs them in now, if they may still chat (``chat_user``)."""
+        user, session = self.scope.get("user"), self.scope.get("session")
+        return chat_user(getattr(session, "session_key", None), getattr(user, "pk", None))
 
     def _admit(self, user: User, conversation: int | None) -> tuple[int, bool]:
         """``(seconds to wait, conversation taken)``: the rate limit, then the conversation's lock."""

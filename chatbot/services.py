@@ -11,45 +11,13 @@ from accounts.models import User
 from chatbot.llm.base import ChatMessage
 from chatbot.models import Conversation, Feedback, Message
 from chatbot.rag.citations import clean_citations
+from chatbot.selectors import access_answer, access_conversation
 from governance.audit import audit_record
 from governance.privacy import audit_texts, chat_log_texts
 
 HISTORY_MESSAGES = 4
 TITLE_MAX_CHARS = 200
 COMMENT_MAX_CHARS = 2000
-
-
-class ConversationNotFound(Exception):
-    pass
-
-
-class MessageNotFound(Exception):
-    pass
-
-
-def access_conversation(user: User, conversation_id: int) -> Conversation:
-    """The user's own conversation; missing and someone else's look the same."""
-    conversation = Conversation.objects.filter(pk=conversation_id, user=user).first()
-    if conversation is None:
-        raise ConversationNotFound(conversation_id)
-    return conversation
-
-
-def access_answer(user: User, message_id: int) -> Message:
-    """An answer in one of the user's own conversations; anything else looks missing."""
-    message = (
-        Message.objects.filter(pk=message_id)
-        .filter(conversation__user=user)
-        .filter(role=Message.Role.ASSISTANT)
-        .first()
-    )
-    if message is None:
-        raise MessageNotFound(message_id)
-    return message
-
-
-def conversation_list_for_user(user: User) -> list[Conversation]:
-    return list(Conversation.objects.filter(user=user).order_by("-updated_at", "-id"))
 
 
 @transaction.atomic

@@ -6,25 +6,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from accounts.gates import chat_required
 from accounts.models import User
-from chatbot.selectors import conversation_messages_for_user
-from chatbot.services import (
-    COMMENT_MAX_CHARS,
+from chatbot.selectors import (
     ConversationNotFound,
     MessageNotFound,
     access_conversation,
-    conversation_delete,
     conversation_list_for_user,
-    conversation_rename,
-    feedback_record,
+    conversation_messages_for_user,
 )
+from chatbot.services import COMMENT_MAX_CHARS, conversation_delete, conversation_rename, feedback_record
 
 
 def ui_strings() -> dict[str, str]:
@@ -60,7 +57,7 @@ def ui_strings() -> dict[str, str]:
     }
 
 
-@login_required
+@chat_required
 def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
     assert isinstance(request.user, User)
     current = None
@@ -87,7 +84,7 @@ def _wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-@login_required
+@chat_required
 @require_POST
 def rename(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
     assert isinstance(request.user, User)
@@ -104,7 +101,7 @@ def rename(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
     return redirect("conversation", conversation.pk)
 
 
-@login_required
+@chat_required
 @require_POST
 def delete(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
     assert isinstance(request.user, User)
@@ -117,7 +114,7 @@ def delete(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
     return redirect("chat")
 
 
-@login_required
+@chat_required
 @require_POST
 def feedback(request: HttpRequest, message_id: int) -> JsonResponse:
     """``{"rating": 1 | -1, "comment": "…"}`` (JSON body) on one of the user's answers."""

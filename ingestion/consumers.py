@@ -1,7 +1,8 @@
-"""``/ws/ingestion/progress/``: live document progress for staff who may view documents."""
+"""``/ws/ingestion/progress/``: live document progress for those the admin shows its document list to."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from accounts.gates import may_use_admin_for, session_user
+from accounts.models import User
 from ingestion.models import Document
 from ingestion.progress import (
     PROGRESS_GROUP,
@@ -22,16 +25,21 @@ from ingestion.progress import (
 
 VIEW_PERMISSION = "ingestion.view_document"
 MAX_WATCHED = 500
+RECHECK_SECONDS = 10  # while events flow with no message from the page, the watcher is asked again this often
 
 
 def _allowed(user: Any) -> bool:
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and user.is_active
-        and user.is_staff
-        and user.has_perm(VIEW_PERMISSION)
-    )
+    """Whoever the admin shows its document list to (the same gate)."""
+    return user is not None and may_use_admin_for(user, VIEW_PERMISSION)
+
+
+def _watcher(scope: dict[str, Any]) -> User | None:
+    """The socket's person as their session signs them in now, if they may still watch."""
+    user, session = scope.get("user"), scope.get("session")
+    watcher = session_user(getattr(session, "session_key", None), getattr(user, "pk", None))
+    if watcher is None or not _allowed(watcher):
+        return None
+    return watcher
 
 
 def _language(scope: dict[str, Any]) -> str:
@@ -68,19 +76,34 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
     watchers who hold the topic's permission."""
 
     async def connect(self) -> None:
-        if not await database_sync_to_async(_allowed)(self.scope.get("user")):
-            await self.close(code=4403)
-            return
         self.language = _language(self.scope)
-        await self.channel_layer.group_add(PROGRESS_GROUP, self.channel_name)
+        self.checked_at = time.monotonic()
+        self.watching = await database_sync_to_async(_allowed)(self.scope.get("user"))
+        if self.watching:  # in the group before the socket opens, so that no event is missed
+            await self.channel_layer.group_add(PROGRESS_GROUP, self.channel_name)
+        # Refused sockets too are accepted, then closed, as the chat socket does: a close before accept is a
+        # failed handshake, so the browser never learned 4403 (the page's "stop trying") and reconnected every
+        # 5 s forever.
         await self.accept()
+        if not self.watching:
+            await self.close(code=4403)
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(PROGRESS_GROUP, self.channel_name)
 
+    async def _still_allowed(self) -> bool:
+        """Asks the gate again with the person as stored now (signed out, disabled or demoted since the
+        socket opened: refused), closing the socket with 4403 if not."""
+        self.checked_at = time.monotonic()
+        if await database_sync_to_async(_watcher)(self.scope) is not None:
+            return True
+        self.watching = False
+        await self.channel_layer.group_discard(PROGRESS_GROUP, self.channel_name)
+        await self.close(code=4403)
+        return False
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not await database_sync_to_async(_allowed)(self.scope.get("user")):
-            await self.close(code=4403)
+        if not await self._still_allowed():
             return
         if not isinstance(content, dict) or content.get("type") != "refresh":
             await self.send_json({"type": "error", "message": "Unknown message type."})
@@ -95,9 +118,9 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
                     await self.send_json(self._topic_labelled(topic, saved))
 
     async def document_progress(self, message: dict[str, Any]) -> None:
-        user = self.scope.get("user")
-        if user is None or not user.is_active:
-            await self.close(code=4403)
+        if not self.watching:  # refused: events already on their way are dropped
+            return
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self._still_allowed():
             return
         event = ProgressEvent(**{**message, "type": "progress"})  # type: ignore[typeddict-item]
         await self.send_json(_labelled(event, self.language))

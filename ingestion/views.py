@@ -3,16 +3,16 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from accounts.gates import chat_required
 from ingestion.models import Document
 from ingestion.selectors import access_document
 from ingestion.viewer import viewer_blocks
 
 
-@login_required
+@chat_required
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = access_document(request.user, document_id)  # type: ignore[arg-type]
     highlight = request.GET.get("chunk", "")
@@ -40,7 +40,7 @@ _INLINE_TYPES = {
 _ORIGINAL_POLICY = "sandbox; default-src 'none'"
 
 
-@login_required
+@chat_required
 def document_download(request: HttpRequest, document_id: int) -> FileResponse:
     document = access_document(request.user, document_id)  # type: ignore[arg-type]
     inline_type = _INLINE_TYPES.get(Path(document.original_name).suffix.lower())

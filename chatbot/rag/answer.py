@@ -51,7 +51,8 @@ from chatbot.rag.retrieval import Retrieval, closest_documents, passages_from_so
 from chatbot.rag.rewrite import REWRITE_TIMEOUT_SECONDS, resolve_mode, rewrite_query
 from chatbot.rag.sentences import SentenceRanking, rank_retrieved, select_answer
 from chatbot.rendering import answer_html
-from chatbot.services import AnswerProvenance, ConversationNotFound, answer_record, question_record
+from chatbot.selectors import ConversationNotFound
+from chatbot.services import AnswerProvenance, answer_record, question_record
 from ingestion.language import detect_language
 from ingestion.search import SearchBackend
 

@@ -6,20 +6,24 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import AnonymousUser, Permission
 from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from accounts.gates import (
+    chat_required,
+    chat_user,
     command_actor,
     has_role,
     may_chat,
     may_use_admin,
+    may_use_admin_for,
     require_role,
     role_required,
     roles_for_user,
+    session_user,
 )
 from accounts.models import User
 from accounts.roles import Role
@@ -58,6 +62,49 @@ def test_the_role_decorator_sends_visitors_to_login_and_refuses_others(charlie, 
     assert view(request).content == b"ok"
     request.user = AnonymousUser()
     assert view(request)["Location"] == "/login/?next=/audit/"
+
+
+@pytest.mark.django_db
+def test_the_chat_pages_send_anyone_the_chat_gate_refuses_to_sign_in(charlie):
+    view = chat_required(lambda request: HttpResponse("ok"))
+    request = RequestFactory().get("/documents/7/")
+    request.user = AnonymousUser()
+    assert view(request)["Location"] == "/login/?next=/documents/7/"
+    charlie.is_active = False  # (a backend never signs in a disabled account; the gate refuses it anyway)
+    request.user = charlie
+    assert view(request).status_code == 302
+    charlie.is_active = True
+    assert view(request).content == b"ok"
+
+
+@pytest.mark.django_db
+def test_a_session_signs_in_its_person_until_they_are_signed_out_disabled_or_change_password(charlie, alice):
+    session = _session_cookie(charlie)
+    assert session_user(session, charlie.pk) == chat_user(session, charlie.pk) == charlie
+    assert session_user(session, alice.pk) is None  # the session signs in charlie, not whoever asks
+    assert session_user(None, charlie.pk) is None and session_user(session, None) is None
+    assert session_user("no-such-session", charlie.pk) is None
+
+    User.objects.filter(pk=charlie.pk).update(is_active=False)
+    assert chat_user(session, charlie.pk) is None
+    User.objects.filter(pk=charlie.pk).update(is_active=True)
+    assert chat_user(session, charlie.pk) == charlie
+
+    charlie.set_password("a new password")
+    charlie.save()
+    assert session_user(session, charlie.pk) is None
+
+
+@pytest.mark.django_db
+def test_may_use_admin_for_asks_the_admin_gate_and_the_permission(charlie, dana, auditor):
+    view, change = "ingestion.view_document", "ingestion.change_document"
+    assert may_use_admin_for(dana, view) and may_use_admin_for(dana, change)
+    assert may_use_admin_for(auditor, view) and not may_use_admin_for(auditor, change)
+    assert not may_use_admin_for(charlie, "ingestion.view_document")
+    assert not may_use_admin_for(AnonymousUser(), "ingestion.view_document")
+    stale = make_user("stale", is_staff=True)  # a permission without a role opens nothing
+    stale.user_permissions.add(Permission.objects.get(codename="view_document"))
+    assert stale.has_perm("ingestion.view_document") and not may_use_admin_for(stale, "ingestion.view_document")
 
 
 # --- the admin ------------------------------------------------------------------------------------------

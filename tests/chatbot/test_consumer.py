@@ -203,6 +203,33 @@ async def test_a_deactivated_user_is_closed_on_the_next_message(charlie):
     assert await communicator.receive_output() == {"type": "websocket.close", "code": 4401}
 
 
+async def test_a_socket_is_closed_on_its_next_message_once_the_password_changed(charlie):
+    # A password change signs out every other session of the person (Django's session auth hash): the socket
+    # that was opened by one of them ends as its pages do.
+    cookie = await database_sync_to_async(session_cookie)(charlie)
+    headers = [
+        (b"host", b"localhost"),
+        (b"origin", b"http://localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+    ]
+    communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
+    assert (await communicator.connect())[0]
+
+    def change_password() -> None:
+        charlie.set_password("a new password")
+        charlie.save()
+
+    def page_status() -> int:
+        page = Client()
+        page.cookies[settings.SESSION_COOKIE_NAME] = cookie
+        return page.get("/").status_code
+
+    await database_sync_to_async(change_password)()
+    await communicator.send_json_to({"type": "ask", "conversation": None, "question": "hola"})
+    assert await communicator.receive_output() == {"type": "websocket.close", "code": 4401}
+    assert await database_sync_to_async(page_status)() == 302  # as the pages: sent to sign in
+
+
 async def test_questions_are_rate_limited_per_user_with_a_clear_error(policies, charlie, settings):
     settings.CHAT_QUESTIONS_PER_MINUTE = 1
     settings.LLM_BACKEND = "extractive"
