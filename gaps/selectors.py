@@ -4,12 +4,14 @@ pseudonymised examples, and the marks of groups already handled."""
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -30,6 +32,9 @@ CLOSEST_DOCUMENTS = 3
 MARK_SIMILARITY = 0.8
 # A handled topic is flagged as coming back once this many of its questions were asked after the mark.
 RETURNING_AFTER_MARK = 2
+# Question vectors are cached by the question's digest and the embedder's name, so a view of the page costs
+# the clustering, not an embedding of every question again. They expire with the conversations' usual age.
+VECTOR_CACHE_SECONDS = 60 * 60 * 24 * 30
 
 
 @dataclass(frozen=True)
@@ -177,8 +182,30 @@ def _closest_documents(questions: list[GapQuestion]) -> list[tuple[int, str, int
     return [(pk, titles[pk], n) for pk, n in found.most_common() if pk in titles][:CLOSEST_DOCUMENTS]
 
 
+def _vector_key(model: str, text: str) -> str:
+    model_digest = hashlib.sha256(model.encode()).hexdigest()[:16]
+    return f"gaps:question-vector:{model_digest}:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 def embed_questions(texts: list[str], embedder: Embedder | None = None) -> np.ndarray:
-    return normalise(np.asarray((embedder or get_embedder()).embed(texts), dtype=np.float32))
+    """The questions' normalised vectors; only those not already cached for this embedder are embedded."""
+    embedder = embedder or get_embedder()
+    keys = [_vector_key(embedder.name, text) for text in texts]
+    cached = cache.get_many(keys)
+    vectors: dict[str, np.ndarray] = {
+        key: np.frombuffer(value, dtype=np.float32)
+        for key, value in cached.items()
+        if isinstance(value, bytes) and len(value) == 4 * embedder.dimension
+    }
+    missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in vectors}
+    if missing:
+        fresh = normalise(np.asarray(embedder.embed(list(missing.values())), dtype=np.float32))
+        new = dict(zip(missing, fresh, strict=True))
+        cache.set_many({key: vector.tobytes() for key, vector in new.items()}, timeout=VECTOR_CACHE_SECONDS)
+        vectors.update(new)
+    if not keys:
+        return np.zeros((0, embedder.dimension), dtype=np.float32)
+    return np.stack([vectors[key] for key in keys])
 
 
 def _attach_marks(groups: list[GapGroup], embedder: Embedder) -> None:

@@ -1,6 +1,6 @@
 """Audit events for changes that happen inside ``accounts``, Django's auth and Django's admin (which may
 not import governance): sign-in, sign-out, sign-in lockouts (django-axes), group or role membership
-changes, groups created or deleted, and every change saved through the admin site (its own change log,
+changes, groups created, renamed or deleted, and every change saved through the admin site (its own change log,
 written in the admin's transaction)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
 from governance.audit import audit_record
 
@@ -60,10 +60,28 @@ def on_groups_changed(sender: Any, instance: Any, action: str, pk_set: set[int] 
     )
 
 
+def on_group_saving(sender: Any, instance: Group, **_: Any) -> None:
+    # The name before this save, for the rename event below (none for a new group).
+    instance._faro_name_before = (  # type: ignore[attr-defined]
+        Group.objects.filter(pk=instance.pk).values_list("name", flat=True).first() if instance.pk else None
+    )
+
+
 def on_group_saved(sender: Any, instance: Group, created: bool, **_: Any) -> None:
     if created:
         audit_record(
             event_type="auth.group_created", object_type="group", object_id=instance.pk, data={"name": instance.name}
+        )
+        return
+    before = getattr(instance, "_faro_name_before", None)
+    if before is not None and before != instance.name:
+        # Documents follow the group, not its name (``accounts.principals``): its members keep them, and a
+        # new group given the old name gets none.
+        audit_record(
+            event_type="auth.group_renamed",
+            object_type="group",
+            object_id=instance.pk,
+            data={"from": before, "to": instance.name},
         )
 
 
@@ -99,6 +117,7 @@ def connect() -> None:
     user_login_failed.connect(on_login_failed, dispatch_uid="governance.on_login_failed")
     user_locked_out.connect(on_locked_out, dispatch_uid="governance.on_locked_out")
     m2m_changed.connect(on_groups_changed, sender=get_user_model().groups.through, dispatch_uid="governance.groups")
+    pre_save.connect(on_group_saving, sender=Group, dispatch_uid="governance.group_saving")
     post_save.connect(on_group_saved, sender=Group, dispatch_uid="governance.group_saved")
     post_delete.connect(on_group_deleted, sender=Group, dispatch_uid="governance.group_deleted")
     post_save.connect(on_admin_change, sender=LogEntry, dispatch_uid="governance.admin_change")

@@ -23,6 +23,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -66,7 +67,7 @@ def file_checksum(path: Path) -> str:
 def document_principals(document: Document) -> frozenset[str]:
     return principals_for_document(
         all_staff=document.all_staff,
-        group_names=document.groups.values_list("name", flat=True),
+        group_ids=document.groups.values_list("pk", flat=True),
         owner_id=document.owner_id,
     )
 
@@ -202,10 +203,11 @@ def document_update(
     """Save an edit of a document (the admin's change form) as one action: its fields, its access, and, when
     ``path`` is given, a new version of its original.
 
-    When an access change takes effect: in this transaction, whatever else changes. The new principals are
-    stamped on the indexed chunks here (``document_access_changed``), before a new version or title is
-    queued, so the index never waits for the worker to learn who may see the document. The rule for a
-    document that is not (yet) servable in its new form:
+    When an access change takes effect: when this transaction commits, whatever else changes. The new
+    principals are stamped on the indexed chunks as it commits (``document_access_changed``), before a new
+    version or title is handed to the worker, so the index never waits for the worker to learn who may see
+    the document, and a change that rolls back never reaches it. The rule for a document that is not (yet)
+    servable in its new form:
 
     - while its new version or new title waits for the worker (pending or processing), the *previous*
       version keeps being served, under the *new* principals;
@@ -723,17 +725,46 @@ def document_delete(*, document: Document, actor: User | None = None) -> None:
 
 @transaction.atomic
 def document_access_changed(*, document: Document, actor: User | None = None) -> None:
-    """The document's visibility (all staff / groups) was saved: re-stamp its chunks in the index at once,
-    without re-embedding, and record who changed it."""
-    principals = document_principals(document)
-    get_search_backend().set_principals(document.pk, principals)
+    """The document's visibility (all staff / groups) was saved: record who changed it, and re-stamp its
+    chunks in the index, without re-embedding, as soon as the change commits (``document_restamp``).
+
+    On commit, not before: a change that rolls back (a later step of the same admin request fails) must
+    leave the index as it was; a stamp written inside the transaction would have stayed, handing the
+    document to the groups of a change that never happened. Tested in tests/ingestion/test_access_change.py.
+    """
     audit_record(
         event_type="document.access_change",
         actor=actor,
         object_type="document",
         object_id=document.pk,
-        data={"principals": sorted(principals)},
+        data={
+            "principals": sorted(document_principals(document)),
+            "groups": sorted(document.groups.values_list("name", flat=True)),  # the principals' names, today
+        },
     )
+    transaction.on_commit(partial(document_restamp, document_id=document.pk))
+
+
+def document_restamp(*, document_id: int) -> None:
+    """Stamp the document's committed principals on its indexed chunks (a document without chunks is left
+    as it is). Under the document's row lock, like the worker's write (``_write``): stamps land in the order
+    of the commits they follow, and each carries the newest committed access, never an older one."""
+    with transaction.atomic():
+        # Written first, so this transaction holds the row (and, on SQLite, the database) from here on.
+        if not Document.objects.filter(pk=document_id).update(heartbeat_at=F("heartbeat_at")):
+            return  # deleted meanwhile: its chunks left the index with it
+        principals = document_principals(Document.objects.get(pk=document_id))
+        get_search_backend().set_principals(document_id, principals)
+
+
+def documents_restamp(*, document_ids: Iterable[int] | None = None) -> int:
+    """Re-stamp these documents (default: all) with the principals the database holds now, one transaction
+    each (``manage.py restamp``): after the index was restored from a snapshot older than the last access
+    change, or filled by a release with another principal format. Returns how many documents were read."""
+    ids = list(Document.objects.values_list("pk", flat=True)) if document_ids is None else list(document_ids)
+    for document_id in ids:
+        document_restamp(document_id=document_id)
+    return len(ids)
 
 
 # -- bulk loads from paths (``manage.py ingest``) and rebuilds (``manage.py reindex``) ----------------

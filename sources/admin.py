@@ -8,17 +8,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import User
 from accounts.principals import principals_for_document
 from sources.models import Source
-from sources.progress import source_status_text
+from sources.progress import source_counts_text, source_status_text
 from sources.services import source_access_changed, sources_sync_queue
 
 
 def _principals(source: Source) -> frozenset[str]:
     return principals_for_document(
-        all_staff=source.all_staff, group_names=source.groups.values_list("name", flat=True), owner_id=None
+        all_staff=source.all_staff, group_ids=source.groups.values_list("pk", flat=True), owner_id=None
     )
 
 
@@ -27,16 +28,12 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = (
         "name",
         "kind",
-        "location",
         "status_display",
+        "counts_display",
         "last_finished_at",
-        "added",
-        "changed",
-        "removed",
-        "failed",
         "next_sync_at",
     )
-    list_filter = ("kind", "status")
+    # No filter column: a company has a handful of sources, and the list needs the width for its counts.
     search_fields = ("name", "location")
     filter_horizontal = ("groups",)
     readonly_fields = (
@@ -69,6 +66,11 @@ class SourceAdmin(admin.ModelAdmin):
     class Media:
         # The status and counts follow a running sync live, as the document list follows uploads.
         js = ("sources/progress.js",)
+        css = {"all": ("sources/admin.css",)}
+
+    @admin.display(description=_("documents"))
+    def counts_display(self, obj: Source) -> str:
+        return source_counts_text(vars(obj))
 
     @admin.display(description=_("status"), ordering="status")
     def status_display(self, obj: Source) -> str:
@@ -97,4 +99,5 @@ class SourceAdmin(admin.ModelAdmin):
     @admin.action(description=_("Sync now"), permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         queued = sources_sync_queue(source_ids=queryset.values_list("pk", flat=True))
-        self.message_user(request, _("Sync queued for %(n)d sources.") % {"n": queued}, messages.SUCCESS)
+        message = ngettext("Sync queued for %(n)d source.", "Sync queued for %(n)d sources.", queued)
+        self.message_user(request, message % {"n": queued}, messages.SUCCESS)

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class SourcesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "sources"
-    verbose_name = "Synced sources"
+    verbose_name = _("Synced sources")
 
     def ready(self) -> None:
         from ingestion.progress import progress_topic_register

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import Group
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ingestion.models import Document
 
@@ -43,20 +44,21 @@ class Source(models.Model):
         _("sync every (minutes)"), default=60, help_text=_("0: only by hand.")
     )
     # Status of the latest sync.
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.NEVER)
-    status_reason = models.TextField(blank=True)
-    last_started_at = models.DateTimeField(null=True, blank=True)
-    last_finished_at = models.DateTimeField(null=True, blank=True)
-    next_sync_at = models.DateTimeField(null=True, blank=True)
-    added = models.PositiveIntegerField(default=0)
-    changed = models.PositiveIntegerField(default=0)
-    removed = models.PositiveIntegerField(default=0)
-    failed = models.PositiveIntegerField(default=0)
-    failures = models.JSONField(default=list, blank=True)  # [key, reason] of the latest sync
+    # The admin's list and form read these labels: each one named, so each one translated.
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.NEVER)
+    status_reason = models.TextField(_("reason"), blank=True)
+    last_started_at = models.DateTimeField(_("last sync started"), null=True, blank=True)
+    last_finished_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    next_sync_at = models.DateTimeField(_("next sync"), null=True, blank=True)
+    added = models.PositiveIntegerField(pgettext_lazy("documents", "added"), default=0)
+    changed = models.PositiveIntegerField(pgettext_lazy("documents", "changed"), default=0)
+    removed = models.PositiveIntegerField(pgettext_lazy("documents", "removed"), default=0)
+    failed = models.PositiveIntegerField(pgettext_lazy("documents", "failed"), default=0)
+    failures = models.JSONField(_("failures"), default=list, blank=True)  # [key, reason] of the latest sync
     # A running sync's progress (sources/progress.py): items done, of a total known once it has listed them.
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(null=True, blank=True)
-    revision = models.CharField(max_length=64, blank=True)  # git: the commit the latest sync completed
+    revision = models.CharField(_("revision"), max_length=64, blank=True)  # git: the commit last synced
     # The lock: a sync claims the source with a lease and keeps a heartbeat; a stale heartbeat (a crashed
     # worker) lets the next sync claim it and resume.
     lease = models.CharField(max_length=36, blank=True)
@@ -64,6 +66,8 @@ class Source(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = pgettext_lazy("synced", "source")
+        verbose_name_plural = pgettext_lazy("synced", "sources")
 
     def __str__(self) -> str:
         return self.name

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypedDict
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext
 
@@ -33,6 +33,7 @@ class SourceProgressEvent(TypedDict):
     source_id: int
     status: str
     text: str  # the status as the admin shows it ("syncing 12/40"), in the watcher's language
+    counts_text: str  # the counts as the admin shows them ("added: 3 · changed: 1 · ..."), likewise
     done: int
     total: int | None  # unknown while the sync is still listing the source
     added: int
@@ -57,6 +58,21 @@ def source_status_text(status: str, done: int, total: int | None) -> str:
     return f"{label} {done}/{total}"
 
 
+COUNTS = ("added", "changed", "removed", "failed")
+
+
+def source_counts_text(counts: Mapping[str, int]) -> str:
+    """The sync's counts as the admin reads them, named as the model's fields are, in the active language."""
+    # A no-break space keeps each count with its name when the cell wraps.
+    return " · ".join(f"{_field_label(name)}:\u00a0{counts[name]}" for name in COUNTS)
+
+
+def _field_label(name: str) -> str:
+    field = Source._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return str(field.verbose_name)
+
+
 def _when(value: datetime | None) -> tuple[str, str]:
     if value is None:
         return "", ""
@@ -71,6 +87,7 @@ def _event(source: Source) -> SourceProgressEvent:
         source_id=source.pk,
         status=source.status,
         text=source_status_text(source.status, source.progress_done, source.progress_total),
+        counts_text=source_counts_text(vars(source)),
         done=source.progress_done,
         total=source.progress_total,
         added=source.added,
@@ -94,6 +111,7 @@ def _label(event: Mapping[str, Any]) -> Mapping[str, Any]:
     """The event named in the active language (the consumer's watcher's): status and dates."""
     labelled = dict(event)
     labelled["text"] = source_status_text(event["status"], event["done"], event["total"])
+    labelled["counts_text"] = source_counts_text(event)
     for key in ("finished", "next"):
         at = event.get(f"{key}_at") or ""
         labelled[f"{key}_label"] = _when(datetime.fromisoformat(at))[1] if at else ""

@@ -23,13 +23,13 @@ from urllib.robotparser import RobotFileParser
 from defusedxml import ElementTree
 from django.conf import settings
 
-from ingestion.parsers import is_supported
+from ingestion.parsers import is_supported, parser_for, parser_for_mime_type
+from ingestion.parsers.html import PARSER as HTML
 from ingestion.services import file_checksum
 
 USER_AGENT = "FaroBot"
 UPLOAD_LIMIT = settings.UPLOAD_MAX_BYTES
 MAX_SITEMAPS = 50  # sitemaps read from one sitemap index
-HTML_SUFFIXES = frozenset({".html", ".htm", ""})
 
 
 @dataclass(frozen=True)
@@ -325,7 +325,7 @@ class WebsiteReader:
                 headers["If-Modified-Since"] = modified
         try:
             with urlopen(Request(url, headers=headers), timeout=self.timeout) as reply:
-                page = reply.headers.get_content_type() == "text/html"
+                page = parser_for_mime_type(reply.headers.get_content_type()) is HTML
                 if not page and not _linked_file(url):
                     return None
                 body = reply.read(UPLOAD_LIMIT + 1)
@@ -380,5 +380,5 @@ def _origin(url: str) -> str:
 
 def _linked_file(url: str) -> bool:
     """A URL naming a file of a format Faro reads, other than a page (``/manual.pdf``, ``/normas.md``)."""
-    path = PurePosixPath(urlsplit(url).path)
-    return path.suffix.lower() not in HTML_SUFFIXES and supported(path.as_posix())
+    parser = parser_for(PurePosixPath(urlsplit(url).path))
+    return parser is not None and parser is not HTML

@@ -35,7 +35,7 @@ from asgiref.sync import async_to_sync
 from django.contrib.auth.models import Group
 from django.db import transaction
 from django.http import Http404
-from django.test import Client
+from django.test import Client, TestCase
 from hypothesis import HealthCheck, given, settings
 from hypothesis import settings as settings_
 from hypothesis import strategies as st
@@ -660,17 +660,20 @@ class Live:
                     path.write_bytes(DAMAGED_PDF.read_bytes())
                 else:
                     path.write_text(original_text([step.file]))
-            document_update(
-                document=current,
-                actor=self.admin,
-                title=title,
-                all_staff=step.all_staff,
-                groups=[self.groups[name] for name in sorted(step.groups)],
-                tags=["cambiado"] if step.tags else current.tags,
-                effective_date=current.effective_date,
-                path=path,
-                original_name=path.name if path else None,
-            )
+            # The index follows an access change when it commits; a savepoint (``RolledBack``) never does,
+            # so what a commit runs is run here (under ``Committed`` the commit has already run it).
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                document_update(
+                    document=current,
+                    actor=self.admin,
+                    title=title,
+                    all_staff=step.all_staff,
+                    groups=[self.groups[name] for name in sorted(step.groups)],
+                    tags=["cambiado"] if step.tags else current.tags,
+                    effective_date=current.effective_date,
+                    path=path,
+                    original_name=path.name if path else None,
+                )
 
     def check_search_and_selectors(self, embedder: OnceEmbedder, *, every_page: bool) -> None:
         backend = get_search_backend()

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import timedelta
 
+import numpy as np
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -17,6 +20,7 @@ from chatbot.models import Conversation, Feedback, Message
 from gaps.models import HandledGap
 from gaps.selectors import gap_report
 from governance.models import AuditEvent
+from ingestion.embed import get_embedder
 from ingestion.models import Document
 
 # The default embedder (all-MiniLM-L6-v2) is English-only: its history is in English.
@@ -145,6 +149,38 @@ def test_a_seeded_history_groups_into_its_topics(history: Document) -> None:
     assert by_topic["pension"].reason_counts() == {"refused": 2, "low confidence": 1, "thumbs down": 1}
     assert report.total == 13
     assert gap_report(days=90).total == 14  # the old question joins its topic over a longer period
+
+
+class CountingEmbedder:
+    """The real embedder, counting the texts it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.inner = get_embedder()
+        self.name, self.dimension = self.inner.name, self.inner.dimension
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self.inner.embed(texts)
+
+
+def test_a_second_view_embeds_no_question_it_has_seen(history: Document, alice: User) -> None:
+    cache.clear()
+    embedder = CountingEmbedder()
+    first = gap_report(days=30, embedder=embedder)  # type: ignore[arg-type]
+    assert len(embedder.embedded) == 13
+
+    embedder.embedded.clear()
+    second = gap_report(days=30, embedder=embedder)  # type: ignore[arg-type]
+
+    assert embedder.embedded == []  # clustering only
+    assert [sorted(q.message_id for q in g.questions) for g in second.groups] == [
+        sorted(q.message_id for q in g.questions) for g in first.groups
+    ]
+    ask(alice, "Is there a parking space for bicycles?", days_ago=1, refused=True)
+    third = gap_report(days=30, embedder=embedder)  # type: ignore[arg-type]
+    assert embedder.embedded == ["Is there a parking space for bicycles?"]
+    assert third.total == 14
 
 
 def test_with_the_multilingual_embedder_spanish_questions_group_into_their_topics(alice: User) -> None:

@@ -5,8 +5,10 @@ The rule (``ingestion.services.document_update``): while a document's new versio
 the worker, its previous version keeps being served under the document's *new* principals; if that re-index
 fails, the document is withdrawn from search until a working file is indexed.
 
-No worker runs here (``django_db`` never commits, so nothing queued reaches one): every search below happens
-"before the worker runs", then the worker's own service is called to play the failed re-index.
+The index is re-stamped when the admin's transaction commits (``document_access_changed``), never before:
+an edit that rolls back leaves the index as it was. ``django_db`` never commits, so ``edit`` runs what a
+commit runs (the re-stamp, and queueing the re-index for a worker); no worker runs here, so every search
+below happens "before the worker runs", then the worker's own service is called to play the failed re-index.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, TestCase
 
 from accounts.models import User
 from accounts.principals import principals_for_user
+from ingestion.admin import DocumentAdmin
 from ingestion.embed import get_embedder
 from ingestion.models import Document
 from ingestion.search import get_search_backend
@@ -37,8 +40,17 @@ def found(user: User, document: Document) -> bool:
     return document.pk in {hit.document_id for hit in hits}
 
 
-def edit(admin: User, document: Document, *, groups: list[str], all_staff: bool, file: Path | None = None, **fields):
-    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+def edit(
+    admin: User,
+    document: Document,
+    *,
+    groups: list[str],
+    all_staff: bool,
+    file: Path | None = None,
+    status: int = 302,
+    **fields,
+):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en", raise_request_exception=False)
     client.force_login(admin)
     data = {
         "title": fields.get("title", document.title),
@@ -50,8 +62,9 @@ def edit(admin: User, document: Document, *, groups: list[str], all_staff: bool,
         data["all_staff"] = "on"
     if file is not None:
         data["file"] = SimpleUploadedFile(file.name, file.read_bytes())
-    response = client.post(f"/admin/ingestion/document/{document.pk}/change/", data)
-    assert response.status_code == 302, response.content.decode()[:3000]
+    with TestCase.captureOnCommitCallbacks(execute=True):  # what the admin's commit runs
+        response = client.post(f"/admin/ingestion/document/{document.pk}/change/", data)
+    assert response.status_code == status, response.content.decode()[:3000]
     return Document.objects.get(pk=document.pk)
 
 
@@ -96,3 +109,20 @@ def test_opening_with_a_new_title_serves_the_previous_version_to_everyone_at_onc
     assert not found(charlie, benefits)
     edit(dana, benefits, groups=[], all_staff=True, title="Beneficios para toda la plantilla")
     assert found(charlie, benefits)
+
+
+def test_an_edit_that_rolls_back_leaves_the_index_as_it_was(search_index, alice, charlie, dana, monkeypatch):
+    """The access change is saved, then a later step of the same admin request fails (here the admin's own
+    change log): the transaction rolls back, and the index must not keep the access it never committed."""
+    benefits = index_document(BENEFITS_MD, title="Beneficios", owner=dana, groups=("hr",))
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the change log could not be written")
+
+    monkeypatch.setattr(DocumentAdmin, "log_change", fail)
+    edit(dana, benefits, groups=["sales"], all_staff=True, status=500)
+
+    benefits.refresh_from_db()
+    assert not benefits.all_staff and list(benefits.groups.values_list("name", flat=True)) == ["hr"]
+    assert not found(charlie, benefits)  # opened to all staff and to Sales in a change that never happened
+    assert found(alice, benefits)

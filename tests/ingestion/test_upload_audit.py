@@ -68,9 +68,9 @@ def test_the_form_the_bulk_upload_and_the_command_record_the_same_upload(dana, t
     assert document_events(single) == document_events(bulk)
     [(event, actor, data)] = document_events(single)
     assert (event, actor) == ("document.upload", "dana")
-    assert data["principals"] == ["group:hr", f"user:{dana.pk}"] and data["title"] == "notas"
+    assert data["principals"] == [f"group-id:{hr.pk}", f"user:{dana.pk}"] and data["title"] == "notas"
     # The command has no person behind it, so no actor and no owner principal; otherwise the same event.
-    assert document_events(command) == [("document.upload", "", {**data, "principals": ["group:hr"]})]
+    assert document_events(command) == [("document.upload", "", {**data, "principals": [f"group-id:{hr.pk}"]})]
     # The admin's own log of the form comes on top, as for any model it edits.
     assert AuditEvent.objects.filter(event_type="admin.change", object_id=str(single.pk)).count() == 1
 

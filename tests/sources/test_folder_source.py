@@ -8,6 +8,7 @@ import io
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -140,20 +141,20 @@ def test_edit_rename_and_delete(source: Source, folder: Path, alice: User) -> No
 
 
 def test_a_change_of_the_sources_groups_restamps_its_documents_at_once(
-    source: Source, alice: User, charlie: User, dana: User
+    source: Source, alice: User, charlie: User, dana: User, django_capture_on_commit_callbacks: Any
 ) -> None:
     sync_and_index(source.pk)
     vacation = document(source, "vacaciones.md")
+    sales = Group.objects.get_or_create(name="sales")[0]
 
-    changed = source_access_changed(
-        source=source, actor=dana, all_staff=False, groups=[Group.objects.get_or_create(name="sales")[0]]
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the index follows the commit
+        changed = source_access_changed(source=source, actor=dana, all_staff=False, groups=[sales])
 
     assert changed == 3
     assert found(charlie, "zafirolandia") == {vacation.pk}
     assert found(alice, "zafirolandia") == set()
     event = AuditEvent.objects.filter(event_type="document.access_change", object_id=str(vacation.pk)).get()
-    assert event.data == {"principals": ["group:sales"]}
+    assert event.data == {"principals": [f"group-id:{sales.pk}"], "groups": ["sales"]}
     assert event.actor_id == dana.pk
     named = AuditEvent.objects.get(event_type="source.access_changed")
     assert named.data == {"source": "compartida", "all_staff": False, "groups": ["sales"], "documents": 3}

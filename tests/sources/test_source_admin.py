@@ -4,6 +4,7 @@ once; "Sync now" queues a sync."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import Group
@@ -39,14 +40,15 @@ def form(source: Source, **changes: object) -> dict[str, object]:
 
 
 def test_changing_the_groups_in_the_admin_restamps_the_documents(
-    source: Source, dana: User, alice: User, charlie: User
+    source: Source, dana: User, alice: User, charlie: User, django_capture_on_commit_callbacks: Any
 ) -> None:
     client = Client()
     client.force_login(dana)
     sales = Group.objects.get_or_create(name="sales")[0]
     assert found(charlie, "jaspelandia") == set()
 
-    response = client.post(f"/admin/sources/source/{source.pk}/change/", form(source, groups=[sales.pk]))
+    with django_capture_on_commit_callbacks(execute=True):  # the index follows the admin's commit
+        response = client.post(f"/admin/sources/source/{source.pk}/change/", form(source, groups=[sales.pk]))
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert len(found(charlie, "jaspelandia")) == 1

@@ -86,7 +86,13 @@ async def test_a_knowledge_admin_watches_a_sync_from_queued_to_its_counts(
     assert any(event["status"] == "running" and event["total"] == 3 for event in events)
     assert any(event["text"].startswith("sincronizando ") for event in events)  # in the watcher's language
     last = events[-1]
-    assert (last["text"], last["added"], last["changed"], last["removed"], last["failed"]) == ("sincronizada", 3, 0, 0, 0)
+    assert (last["text"], last["added"], last["changed"], last["removed"], last["failed"]) == (
+        "sincronizada",
+        3,
+        0,
+        0,
+        0,
+    )
     assert (last["done"], last["total"]) == (3, 3) and last["finished_label"]
 
     # A re-sync after an edit and a removal: the counts are that sync's.
@@ -125,7 +131,9 @@ async def test_staff_who_may_not_see_sources_get_no_sync_progress(source: Source
     await communicator.disconnect()
 
 
-def test_the_list_shows_a_queued_source_and_a_finished_sync_counts(source: Source, dana: User, search_index: object) -> None:
+def test_the_list_shows_a_queued_source_and_a_finished_sync_counts(
+    source: Source, dana: User, search_index: object
+) -> None:
     sync_and_index(source.pk)
     client = Client()
     client.force_login(dana)

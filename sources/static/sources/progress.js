@@ -16,7 +16,7 @@
       cell.textContent = event.text;
       cell.title = event.reason || "";
       var row = cell.closest("tr");
-      ["added", "changed", "removed", "failed"].forEach(function (name) { setCell(row, name, event[name]); });
+      setCell(row, "counts_display", event.counts_text);
       setCell(row, "last_finished_at", event.finished_label);
       setCell(row, "next_sync_at", event.next_label);
     });
