@@ -17,7 +17,15 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     document = access_document(request.user, document_id)  # type: ignore[arg-type]
     highlight = request.GET.get("chunk", "")
     blocks = viewer_blocks(list(document.chunks.all()), highlight=highlight)
-    return render(request, "ingestion/document_detail.html", {"document": document, "blocks": blocks})
+    context = {
+        "document": document,
+        "blocks": blocks,
+        # A new version waits for the worker: what is shown (and cited) is the version search still serves.
+        "updating": document.status != Document.Status.INDEXED,
+        # Chunk ids are content hashes: a cited passage missing here was changed by a newer version.
+        "cited_passage_gone": bool(highlight) and not any(block.highlight for block in blocks),
+    }
+    return render(request, "ingestion/document_detail.html", context)
 
 
 # Originals a browser may show in place, by the type they are served as: raster images and plain text can

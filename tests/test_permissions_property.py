@@ -596,6 +596,12 @@ class Oracle:
             else:
                 state.status, state.served = "indexed", state.original
 
+    def has_page(self, document: int) -> bool:
+        """Whether the document's page (and original) is served to those who may see it: indexed, or waiting
+        for a new version while search still serves the previous one."""
+        state = self.documents[document]
+        return state.status == "indexed" or (state.status == "pending" and bool(state.served))
+
     def visible(self, user: int) -> set[int]:
         """Indices of the documents the user may see now."""
         return {index for index in range(len(self.documents)) if self.may_see(user, index)}
@@ -689,7 +695,7 @@ class Live:
             assert found <= self.oracle.markers(visible), (self.history, index, found)
             servable = {d for d in visible if self.oracle.documents[d].served}
             assert bool(hits) == bool(servable), (self.history, index, "what may be served is served")
-            pages = {self.built.documents[d].pk for d in visible if self.oracle.documents[d].status == "indexed"}
+            pages = {self.built.documents[d].pk for d in visible if self.oracle.has_page(d)}
             assert set(document_list_for_user(user).values_list("pk", flat=True)) == pages, self.history
             for document in self.built.documents if every_page else ():
                 if document.pk not in pages:
@@ -862,12 +868,11 @@ def check_user_surfaces(live: Live, index: int, user: User) -> None:
     client = Client()
     client.force_login(user)
     for number, document in enumerate(built.documents):
-        state = oracle.documents[number]
         for url in (f"/documents/{document.pk}/", f"/documents/{document.pk}/original/"):
             response = client.get(url)
             if not user.is_active:
                 assert response.status_code == 302  # a disabled user is signed out
-            elif number in visible and state.status == "indexed":
+            elif number in visible and oracle.has_page(number):
                 assert response.status_code == 200, (live.history, index, url)
                 body = response.getvalue()  # the page, or the streamed original
                 assert set(MARKER.findall(body.decode(errors="replace"))) <= markers, (live.history, index, url)

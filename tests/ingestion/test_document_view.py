@@ -1,6 +1,10 @@
 import pytest
 from django.test import Client
 
+from ingestion.models import Document
+from ingestion.services import document_ingest, document_new_version
+from tests.conftest import TEST_FILES
+
 pytestmark = pytest.mark.django_db
 
 
@@ -29,3 +33,46 @@ def test_hr_document_is_invisible_to_sales(policies, charlie, alice):
 def test_anonymous_visitors_are_sent_to_login(policies):
     response = Client().get(f"/documents/{policies['vacation'].pk}/")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
+
+
+def test_a_citation_still_opens_while_a_new_version_is_indexed_then_says_the_document_changed(
+    policies, charlie, dana, tmp_path
+):
+    """An answer cited a passage; a new version was uploaded just after. While it waits for the worker,
+    search still serves the cited version, so its page does too, cited passage highlighted; once the new
+    version is indexed, the link opens it and says the cited passage is no longer there."""
+    document = policies["vacation"]
+    chunk = document.chunks.get(text__contains="23 días laborables")
+    link = f"/documents/{document.pk}/?chunk={chunk.chunk_id}"
+    new = tmp_path / "vacaciones.md"
+    new.write_text("# Vacaciones\n\nLas vacaciones anuales son de 25 días laborables por año natural.\n")
+    assert document_new_version(document=document, path=new, actor=dana)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(charlie)
+
+    waiting = client.get(link)
+    assert waiting.status_code == 200
+    page = waiting.content.decode()
+    assert f'id="chunk-{chunk.chunk_id}" class="passage highlight"' in page and "23 días laborables" in page
+    assert "A new version of this document is being indexed" in page
+
+    assert document_ingest(document_id=document.pk).status == Document.Status.INDEXED
+    page = client.get(link).content.decode()
+    assert "passage highlight" not in page and "25 días laborables" in page
+    assert "This document was updated after the answer cited it" in page
+    assert "being indexed" not in page
+
+
+def test_while_a_new_version_waits_the_page_keeps_its_access_and_a_failed_one_withdraws_it(
+    policies, alice, charlie, dana
+):
+    benefits = policies["benefits"]  # HR only
+    assert document_new_version(document=benefits, path=TEST_FILES / "corrupt.pdf", actor=dana)
+    client = Client()
+    client.force_login(charlie)
+    assert client.get(f"/documents/{benefits.pk}/").status_code == 404  # forbidden still looks missing
+    client.force_login(alice)
+    assert client.get(f"/documents/{benefits.pk}/").status_code == 200
+
+    assert document_ingest(document_id=benefits.pk).status == Document.Status.FAILED
+    assert client.get(f"/documents/{benefits.pk}/").status_code == 404  # withdrawn, as from search
