@@ -13,8 +13,8 @@ import numpy as np
 from chatbot.rag.evidence import remember_passage_vectors
 from ingestion.embed import get_embedder
 from ingestion.parsers import ParsedDocument, parse_file
+from ingestion.prepare import document_prepare
 from ingestion.search.embedded import EmbeddedSearchBackend
-from ingestion.services import document_prepare
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"

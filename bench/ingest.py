@@ -88,9 +88,9 @@ class Tally:
         self.wall = self.raw_wall = self.cpu = self.raw_cpu = 0.0
 
     def round(self, files: list[Path]) -> None:
+        from ingestion.bulk import documents_load_paths
         from ingestion.chunk import embedding_text
         from ingestion.models import Chunk, Document
-        from ingestion.services import documents_load_paths
 
         wall, cpu = time.perf_counter(), time.process_time()
         summary = documents_load_paths(paths=files, owner=None)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/refusal_calibration.py [--max-false-refusals 0.05] [--reindex]
 
-What it does, with the code that serves answers (``ingestion.services.document_prepare`` to chunk and
+What it does, with the code that serves answers (``ingestion.prepare.document_prepare`` to chunk and
 embed, the embedded search backend, ``chatbot.rag.evidence`` for the signal):
 
 1. indexes the 59 gov.uk pages of ``../shared/datasets/conditionalqa`` (read in place, never copied) into

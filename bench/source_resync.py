@@ -91,7 +91,7 @@ def main() -> None:
         data_dir, folder = Path(scratch) / "data", Path(scratch) / "share"
         folder.mkdir()
         setup(data_dir)
-        from ingestion.services import documents_ingest
+        from ingestion.pipeline import documents_ingest
         from sources.models import Source
         from sources.services import source_sync
 

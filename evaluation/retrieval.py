@@ -1,6 +1,6 @@
 """Retrieval evaluation on a BEIR-layout folder, through the code that serves answers.
 
-Each corpus entry is indexed as one document by ``ingestion.services.document_prepare`` (the chunking,
+Each corpus entry is indexed as one document by ``ingestion.prepare.document_prepare`` (the chunking,
 language detection and embedding of uploads) into a throwaway index, never the live one; every judged
 query is searched with the backend's ``search``; chunk hits map back to their corpus id, a document
 ranking at its best chunk.
@@ -297,7 +297,7 @@ def throwaway_backend(name: BackendName, *, dimension: int) -> Iterator[SearchBa
 # -- the evaluation ------------------------------------------------------------------------------------
 def dataset_index(*, dataset: BeirDataset, backend: SearchBackend, embedder: _CachedEmbedder, progress: bool) -> int:
     """Index every corpus entry as one public document; returns the number of chunks written."""
-    from ingestion.services import document_prepare
+    from ingestion.prepare import document_prepare
 
     documents = [
         ParsedDocument(blocks=(Block(text=entry.text),), title=entry.title) if entry.text.strip() else None

@@ -17,17 +17,11 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from ingestion.archive import UploadItem
 from ingestion.models import Document
 from ingestion.parsers import is_supported
-from ingestion.services import (
-    UploadItem,
-    document_delete,
-    document_queue_ingestion,
-    document_register,
-    document_update,
-    documents_register_upload,
-    size_limit_reason,
-)
+from ingestion.pipeline import document_queue_ingestion, size_limit_reason
+from ingestion.services import document_delete, document_register, document_update, documents_register_upload
 
 
 class TagsField(forms.CharField):

@@ -14,7 +14,8 @@ from django.db import transaction
 from accounts.models import User
 from accounts.roles import AUDITORS, KNOWLEDGE_ADMINS, roles_ensure
 from ingestion.models import Document
-from ingestion.services import document_ingest, document_register, file_checksum
+from ingestion.pipeline import document_ingest
+from ingestion.services import document_register, file_checksum
 
 DEMO_DIR = settings.BASE_DIR / "demo"
 DEMO_PASSWORD = "faro-demo"

@@ -46,9 +46,13 @@ class Document(models.Model):
     tags = models.JSONField(_("tags"), default=list, blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
     effective_date = models.DateField(_("effective date"), null=True, blank=True)
+    # The document's state: status, reason, stage, percent and its detail, lease and heartbeat change together,
+    # only through the named functions in ingestion/pipeline.py (documents_mark_queued, _claimed, _failed,
+    # _indexed; documents_renew_lease, document_revoke_lease); while a run holds the document,
+    # ingestion.progress.progress_report moves its stage and percent and renews the heartbeat.
+    # tests/test_architecture.py checks that nothing else writes them.
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.PENDING)
     status_reason = models.TextField(_("reason"), blank=True)
-    # Live progress, written only through ingestion.progress.
     stage = models.CharField(_("stage"), max_length=20, choices=Stage.choices, default=Stage.QUEUED)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
     progress_detail = models.CharField(max_length=200, blank=True)

@@ -3,7 +3,7 @@
 Every stage change is saved on the ``Document`` row (so a page that polls, or opens later, sees it) and
 sent through the Channels layer to ``PROGRESS_GROUP``, which ``ingestion.consumers`` forwards to the
 staff watching the document list. Within a stage, updates are throttled so a large batch costs a few
-writes, not one per percent. Saving also renews the worker's heartbeat (see ``services``).
+writes, not one per percent. Saving also renews the worker's heartbeat (see ``ingestion/pipeline.py``).
 
 Other apps' progress rides the same group and socket as a *topic* (``ProgressTopic``: a source's sync,
 sources/progress.py): the app registers it once, pushes its events with ``progress_topic_push``, and the

@@ -11,7 +11,7 @@ from celery.signals import worker_ready
 from django.conf import settings
 
 from ingestion.models import Document
-from ingestion.services import document_fail_after_retries, document_ingest, documents_recover_interrupted
+from ingestion.pipeline import document_fail_after_retries, document_ingest, documents_recover_interrupted
 
 logger = logging.getLogger(__name__)
 

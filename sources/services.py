@@ -25,8 +25,8 @@ from django.utils import timezone
 from accounts.models import User
 from governance.audit import audit_record
 from ingestion.models import Document
+from ingestion.pipeline import IngestionError, documents_mark_queued
 from ingestion.services import (
-    IngestionError,
     document_access_changed,
     document_delete,
     document_new_version,
@@ -305,7 +305,7 @@ def _change(source: Source, reader: Reader, item: SourceItem, entry: Entry, resu
             document=item.document, path=path, original_name=PurePosixPath(entry.key).name, queue=queue
         )
     if not queue:  # the caller indexes it in this process, as ``manage.py ingest`` does
-        Document.objects.filter(pk=item.document_id).update(status=Document.Status.PENDING, lease="")
+        documents_mark_queued(Document.objects.filter(pk=item.document_id))
     SourceItem.objects.filter(pk=item.pk).update(fingerprint=entry.fingerprint, stat=entry.stat, link=entry.link)
     _audit(source, "changed", entry.key, item.document_id, link=entry.link)
     result.changed.append(entry.key)

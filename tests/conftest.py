@@ -97,7 +97,8 @@ def search_index() -> Iterator[object]:
 
 def index_document(path: Path, *, title: str, owner: User | None = None, groups: tuple[str, ...] = ()) -> Document:
     """Register and index a file synchronously through the real pipeline."""
-    from ingestion.services import document_ingest, document_register
+    from ingestion.pipeline import document_ingest
+    from ingestion.services import document_register
 
     group_objects = [Group.objects.get_or_create(name=name)[0] for name in groups]
     document = document_register(

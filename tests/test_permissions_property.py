@@ -47,15 +47,10 @@ from chatbot.llm.extractive import ExtractiveClient
 from chatbot.rag.answer import answer_stream
 from ingestion.embed import get_embedder
 from ingestion.models import Chunk, Document
+from ingestion.pipeline import document_ingest, document_principals
 from ingestion.search import IndexedChunk, SearchHit, get_search_backend
 from ingestion.selectors import access_document, document_list_for_user
-from ingestion.services import (
-    document_delete,
-    document_ingest,
-    document_principals,
-    document_update,
-    file_checksum,
-)
+from ingestion.services import document_delete, document_update, file_checksum
 from tests.conftest import BENEFITS_MD, index_document
 
 SEARCH_EXAMPLES = 1000  # search and selectors, for every user and document of each case
@@ -775,9 +770,9 @@ def history_setup(
 ) -> tuple[OnceEmbedder, Path]:
     """The pipeline embeds through the same remembering embedder, originals go to a throwaway folder, and
     the provider's group names are taken as they are."""
-    import ingestion.services
+    import ingestion.pipeline
 
-    monkeypatch.setattr(ingestion.services, "get_embedder", lambda: real_pipeline)
+    monkeypatch.setattr(ingestion.pipeline, "get_embedder", lambda: real_pipeline)
     settings.MEDIA_ROOT = tmp_path
     settings.OIDC_GROUPS_PASSTHROUGH = True
     settings.CHAT_QUESTIONS_PER_MINUTE = 1_000_000

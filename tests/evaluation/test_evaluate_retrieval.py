@@ -105,7 +105,7 @@ def test_per_query_figures_and_the_check_reach_the_output(beir, tmp_path, capsys
 def test_the_evaluated_embedder_is_a_parameter_and_the_pipeline_keeps_its_own(beir, monkeypatch):
     """The model under evaluation goes to ``document_prepare`` as an argument: nothing in ``ingestion``
     is swapped, so uploads running beside an evaluation embed with the configured model."""
-    from ingestion import services
+    from ingestion import pipeline, prepare
     from ingestion.embed import USE_MODEL_NAME, USEEmbedder, embedder_load, get_embedder
 
     configured = get_embedder()
@@ -115,13 +115,13 @@ def test_the_evaluated_embedder_is_a_parameter_and_the_pipeline_keeps_its_own(be
 
         other = embedder_load(_default_embedding_model())
     seen: list[object] = []
-    prepare = services.document_prepare
+    real_prepare = prepare.document_prepare
 
     def watching_prepare(*args, **kwargs):
-        seen.append(services.get_embedder())  # what an upload in another thread would get now
-        return prepare(*args, **kwargs)
+        seen.append(pipeline.get_embedder())  # what an upload in another thread would get now
+        return real_prepare(*args, **kwargs)
 
-    monkeypatch.setattr(services, "document_prepare", watching_prepare)  # observes; the evaluation imports it per call
+    monkeypatch.setattr(prepare, "document_prepare", watching_prepare)  # observes; the evaluation imports it per call
     from evaluation.retrieval import retrieval_evaluate
 
     report = retrieval_evaluate(directory=beir, mode="dense", model=other)

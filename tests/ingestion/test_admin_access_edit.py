@@ -25,8 +25,8 @@ from accounts.principals import principals_for_user
 from ingestion.admin import DocumentAdmin
 from ingestion.embed import get_embedder
 from ingestion.models import Document
+from ingestion.pipeline import document_ingest
 from ingestion.search import get_search_backend
-from ingestion.services import document_ingest
 from tests.conftest import BENEFITS_MD, TEST_FILES, index_document
 
 pytestmark = pytest.mark.django_db

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.principals import PUBLIC
+from ingestion.bulk import documents_load_paths, documents_reindex
 from ingestion.embed import get_embedder
 from ingestion.models import Document
 from ingestion.search import get_search_backend
@@ -69,3 +70,45 @@ def test_reindex_rebuilds_from_the_stored_originals(search_index, tmp_path):
     hits = backend.search(query, get_embedder().embed([query])[0], principals=frozenset({PUBLIC}), k=5)
     assert {hit.document_id for hit in hits} == {document.pk}
     assert Document.objects.get().status == Document.Status.INDEXED
+
+
+def _state(path) -> tuple[str, str, int, str, bool]:
+    document = Document.objects.get(source=str(path.resolve()))
+    return document.status, document.stage, document.progress, document.status_reason, document.heartbeat_at is not None
+
+
+def test_a_changed_file_waits_as_queued_not_as_its_last_run_left_it(search_index, tmp_path):
+    """``ingest`` of a changed file queues its new version like an upload does: pending, queued, 0 %, no reason,
+    a fresh heartbeat (it kept the indexed version's "done", 100 % and no heartbeat until claimed)."""
+    notes, other = tmp_path / "notes.txt", tmp_path / "hoja.xlsx"
+    shutil.copy(TEST_FILES / "notes.txt", notes)
+    other.write_text("no")
+    documents_load_paths(paths=[notes], owner=None)
+    assert _state(notes) == ("indexed", "done", 100, "", False)
+    notes.write_text("Notas nuevas\n\n1. Horario\nAbre a las 7:00.\n", encoding="utf-8")
+    seen: list[tuple[str, str, int, str, bool]] = []
+
+    def registered(name: str) -> None:  # the .xlsx is refused right after notes.txt is registered
+        if name.endswith("hoja.xlsx"):
+            seen.append(_state(notes))
+
+    summary = documents_load_paths(paths=[notes, other], owner=None, on_file=registered)
+    assert seen == [("pending", "queued", 0, "", True)]
+    assert len(summary.indexed) == 1 and _state(notes)[:3] == ("indexed", "done", 100)
+
+
+def test_reindex_queues_each_document_at_0_percent(search_index, tmp_path, settings):
+    settings.INGESTION_BATCH_DOCUMENTS = 1
+    paths = []
+    for number in range(3):
+        paths.append(tmp_path / f"nota{number}.txt")
+        paths[-1].write_text(f"Nota {number}\n\n1. Horario\nAbre a las {number + 7}:00.\n", encoding="utf-8")
+    documents_load_paths(paths=paths, owner=None)
+    seen: list[tuple[str, str, int, str, bool]] = []
+
+    def settled(document: Document) -> None:  # batches overlap: when the first is written, the last waits
+        if not seen:
+            seen.append(_state(paths[-1]))
+
+    documents_reindex(everything=True, on_document=settled)
+    assert seen == [("pending", "queued", 0, "", True)]

@@ -2,7 +2,8 @@ import pytest
 from django.test import Client
 
 from ingestion.models import Document
-from ingestion.services import document_ingest, document_new_version
+from ingestion.pipeline import document_ingest
+from ingestion.services import document_new_version
 from tests.conftest import TEST_FILES
 
 pytestmark = pytest.mark.django_db

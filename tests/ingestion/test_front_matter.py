@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 from accounts.principals import PUBLIC
+from ingestion.archive import UploadItem
 from ingestion.embed import get_embedder
 from ingestion.language import detect_majority_language
 from ingestion.models import Chunk, Document
 from ingestion.parsers import parse_file
 from ingestion.parsers.markdown import front_matter
+from ingestion.pipeline import document_ingest
 from ingestion.search import get_search_backend
-from ingestion.services import UploadItem, document_ingest, documents_register_upload
+from ingestion.services import documents_register_upload
 from tests.conftest import index_document
 
 # The shape of every page of the Spanish handbook: front matter, no H1, the text.

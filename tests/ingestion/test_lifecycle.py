@@ -12,18 +12,17 @@ from django.utils import timezone
 
 from accounts.principals import PUBLIC
 from config.celery import app as celery_app
-from ingestion import services, tasks
+from ingestion import pipeline, tasks
 from ingestion.embed import get_embedder
 from ingestion.models import Chunk, Document
-from ingestion.search import get_search_backend
-from ingestion.services import (
-    document_delete,
+from ingestion.pipeline import (
     document_ingest,
-    document_new_version,
-    document_register,
+    document_queue_ingestion,
     documents_ingest,
     documents_recover_interrupted,
 )
+from ingestion.search import get_search_backend
+from ingestion.services import document_delete, document_new_version, document_register
 from ingestion.tasks import ingest_document, retry_countdown
 from tests.conftest import TEST_FILES, index_document
 from tests.system_packages import requires_ocr
@@ -108,20 +107,20 @@ def test_a_run_overtaken_by_a_new_version_writes_nothing(search_index, dana, tmp
     document = document_register(
         path=policy_file(tmp_path, "versionuno", sections=2), title="Teletrabajo", owner=dana, queue=False
     )
-    real_assemble = services._assemble
+    real_assemble = pipeline.prepare_assemble
 
     def new_version_arrives_meanwhile(*args, **kwargs):
         result = real_assemble(*args, **kwargs)
         document_new_version(document=document, path=policy_file(tmp_path, "versiondos", 1), queue=False)
-        services.document_queue_ingestion(document=document)  # the upload queues the new version
+        document_queue_ingestion(document=document)  # the upload queues the new version
         return result
 
-    monkeypatch.setattr(services, "_assemble", new_version_arrives_meanwhile)
+    monkeypatch.setattr(pipeline, "prepare_assemble", new_version_arrives_meanwhile)
     overtaken = document_ingest(document_id=document.pk)
     assert overtaken.status == Document.Status.PENDING  # left for the newer run
     assert search_texts("norma teletrabajo") == [] and not Chunk.objects.exists()
 
-    monkeypatch.setattr(services, "_assemble", real_assemble)
+    monkeypatch.setattr(pipeline, "prepare_assemble", real_assemble)
     current = document_ingest(document_id=document.pk)
     assert current.status == Document.Status.INDEXED
     assert all("versiondos" in text for text in search_texts("norma teletrabajo"))
@@ -131,14 +130,14 @@ def test_a_document_deleted_while_it_is_processed_never_reaches_the_index(search
     document = document_register(
         path=policy_file(tmp_path, "versionuno", sections=2), title="Teletrabajo", owner=dana, queue=False
     )
-    real_assemble = services._assemble
+    real_assemble = pipeline.prepare_assemble
 
     def deleted_meanwhile(*args, **kwargs):
         result = real_assemble(*args, **kwargs)
         document_delete(document=Document.objects.get(pk=document.pk))
         return result
 
-    monkeypatch.setattr(services, "_assemble", deleted_meanwhile)
+    monkeypatch.setattr(pipeline, "prepare_assemble", deleted_meanwhile)
     assert documents_ingest(document_ids=[document.pk]) == []
     assert search_texts("norma teletrabajo") == []
 
@@ -181,7 +180,7 @@ def test_unexpected_errors_are_retried_with_backoff_then_reported(search_index, 
 
     monkeypatch.setattr(tasks, "retry_countdown", recorded_countdown)
     document = document_register(path=TEST_FILES / "notes.txt", title="Notas", owner=dana, queue=False)
-    real_parse = services.parse_file
+    real_parse = pipeline.parse_file
     failures = iter([RuntimeError("disk hiccup"), RuntimeError("disk hiccup")])
 
     def flaky(*args, **kwargs):
@@ -190,7 +189,7 @@ def test_unexpected_errors_are_retried_with_backoff_then_reported(search_index, 
             raise error
         return real_parse(*args, **kwargs)
 
-    monkeypatch.setattr(services, "parse_file", flaky)
+    monkeypatch.setattr(pipeline, "parse_file", flaky)
     # Eager tasks run their retries at once (a worker would wait for the countdown).
     monkeypatch.setitem(celery_app.conf, "task_eager_propagates", False)
     assert ingest_document.apply(args=[document.pk]).get() == "indexed"
@@ -198,7 +197,7 @@ def test_unexpected_errors_are_retried_with_backoff_then_reported(search_index, 
     assert len(countdowns) == 2 and countdowns[1] > countdowns[0]
 
     broken = document_register(path=TEST_FILES / "notes.txt", title="Notas 2", owner=dana, queue=False)
-    monkeypatch.setattr(services, "parse_file", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("always")))
+    monkeypatch.setattr(pipeline, "parse_file", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("always")))
     assert ingest_document.apply(args=[broken.pk]).get() == "failed"
     broken.refresh_from_db()
     assert broken.status == Document.Status.FAILED and "Internal error while indexing" in broken.status_reason

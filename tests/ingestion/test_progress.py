@@ -17,8 +17,9 @@ from accounts.models import User
 from config.asgi import application
 from ingestion import consumers
 from ingestion.models import Document
+from ingestion.pipeline import document_ingest
 from ingestion.progress import PROGRESS_GROUP
-from ingestion.services import document_ingest, document_register
+from ingestion.services import document_register
 from tests.conftest import TEST_FILES, make_user
 from tests.system_packages import requires_ocr
 

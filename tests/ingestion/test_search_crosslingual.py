@@ -11,8 +11,8 @@ from django.conf import settings
 
 from ingestion.embed import USE_MODEL_NAME, USEEmbedder, embedder_load, get_embedder
 from ingestion.parsers import Block, ParsedDocument
+from ingestion.prepare import document_prepare
 from ingestion.search.embedded import EmbeddedSearchBackend
-from ingestion.services import document_prepare
 
 PUBLIC = frozenset({"public"})
 DEMO = settings.BASE_DIR / "demo"

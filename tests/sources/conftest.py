@@ -5,8 +5,8 @@ from collections.abc import Iterable
 from accounts.models import User
 from accounts.principals import principals_for_user
 from ingestion.embed import get_embedder
+from ingestion.pipeline import documents_ingest
 from ingestion.search import get_search_backend
-from ingestion.services import documents_ingest
 from sources.services import SyncResult, source_sync
 
 

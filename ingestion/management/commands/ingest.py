@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from ingestion.services import documents_load_paths, paths_collect
+from ingestion.bulk import documents_load_paths, paths_collect
 
 
 class Command(BaseCommand):

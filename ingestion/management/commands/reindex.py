@@ -5,8 +5,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from tqdm import tqdm
 
+from ingestion.bulk import documents_reindex
 from ingestion.models import Document
-from ingestion.services import documents_reindex
 
 
 class Command(BaseCommand):
