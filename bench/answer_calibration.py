@@ -1,15 +1,17 @@
 """Calibrate the answer thresholds (refusal and ``high`` confidence) on the gold sets, and show what the
 extractive answer's lead sentence holds.
 
-For every question of the demo gold sets (asked over the live index, as a member of HR) and of ConditionalQA
+For every question of the demo gold sets (asked over the live index, as a member of the set's groups: HR,
+or Sales for ``demo-other-groups``, whose questions only HR's and Finance's documents answer) and of ConditionalQA
 (indexed into a throwaway embedded index), it retrieves and ranks sentences exactly as the answer flow does
 (``chatbot.rag.retrieval``, ``chatbot.rag.sentences``) and records: the passages' evidence, the best
 sentence's score (answerability), whether the lead sentence / the whole answer contains a reference span
 (accent- and case-folded), and for ConditionalQA's yes/no questions whether the lead sentence is one of the
-question's evidence sentences. Then it sweeps the refusal threshold (out-of-scope refused vs answerable
-refused) and the ``high`` threshold (accuracy of the answers it would mark high).
+question's evidence sentences. Then it reports, per set, what the thresholds in force (the embedding
+model's profile, ``chatbot.rag.thresholds``, or the ``--min-*``/``--high-*`` options) refuse and mark high.
 
     DATA_DIR=... .venv/bin/python bench/answer_calibration.py [--cqa ../shared/datasets/conditionalqa] [--dump FILE]
+    DATA_DIR=... .venv/bin/python bench/answer_calibration.py --load FILE [--min-evidence X ...]
 
 Needs the demo loaded in DATA_DIR (``manage.py load_demo``). Prints figures; never fails a build.
 """
@@ -37,18 +39,20 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+from accounts.principals import principals_for_user  # noqa: E402
 from chatbot.llm.base import GenerationRequest  # noqa: E402
 from chatbot.llm.extractive import extractive_answer  # noqa: E402
 from chatbot.rag.citations import strip_citations  # noqa: E402
 from chatbot.rag.retrieval import passages_from_sources, retrieve, sources_from_hits  # noqa: E402
 from chatbot.rag.sentences import rank_retrieved, select_answer  # noqa: E402
 from chatbot.rag.text import split_sentences  # noqa: E402
+from chatbot.rag.thresholds import AnswerThresholds, answer_thresholds  # noqa: E402
 from evaluation.answer_quality import contains_span, folded  # noqa: E402
+from evaluation.answers import evaluation_user  # noqa: E402
 from ingestion.embed import Embedder, get_embedder  # noqa: E402
 from ingestion.language import detect_language  # noqa: E402
 from ingestion.search import SearchBackend, get_search_backend  # noqa: E402
 
-HR = frozenset({"public", "group:hr"})
 PUBLIC = frozenset({"public"})
 
 
@@ -68,21 +72,23 @@ def ask(question: str, *, backend: SearchBackend, principals: frozenset[str]) ->
     return {
         "evidence": retrieval.score,
         "answerability": ranking.answerability,
+        "passages": [asdict(item) for item in retrieval.evidence],
         "lead": lead,
         "answer": shown,
         "words": len(shown.split()),
         "cited_titles": [retrieval.hits[s.n - 1].title for s in chosen],
         "retrieved_titles": list(dict.fromkeys(hit.title for hit in retrieval.hits)),
         "ms": round(1000 * (time.perf_counter() - started), 1),
-        "sentences": [{"text": s.text, "features": asdict(s.features)} for s in ranking.sentences],
+        "sentences": [{"n": s.n, "text": s.text, "features": asdict(s.features)} for s in ranking.sentences],
     }
 
 
 def demo_rows(path: Path) -> Iterable[dict[str, Any]]:
     payload = json.loads(path.read_text(encoding="utf-8"))
     backend = get_search_backend()
+    principals = principals_for_user(evaluation_user(payload.get("groups", [])))  # as evaluate_answers asks
     for row in payload["questions"]:
-        result = ask(row["question"], backend=backend, principals=HR)
+        result = ask(row["question"], backend=backend, principals=principals)
         spans = row.get("answer_spans") or []
         expected = set(row.get("expected_documents") or [])
         for sentence in result["sentences"]:
@@ -154,18 +160,21 @@ def share(values: list[bool]) -> str:
     return f"{sum(values) / len(values):.3f} ({sum(values)}/{len(values)})" if values else "n/a"
 
 
-def report(rows: list[dict[str, Any]], *, min_answerability: float, high: float) -> None:
+def report(rows: list[dict[str, Any]], *, thresholds: AnswerThresholds) -> None:
+    print(f"thresholds: {thresholds}")
     for name in sorted({row["set"] for row in rows}):
         subset = [row for row in rows if row["set"] == name]
         answerable = [row for row in subset if row["answerable"]]
         outside = [row for row in subset if not row["answerable"]]
         refused = lambda row: (  # noqa: E731
-            row["evidence"] < settings.ANSWER_MIN_EVIDENCE or row["answerability"] < min_answerability
+            row["evidence"] < thresholds.min_evidence or row["answerability"] < thresholds.min_answerability
         )
         judged = [row for row in answerable if row["lead_ok"] is not None and row["retrieved_expected"]]
         answered = [row for row in subset if not refused(row)]
         high_rows = [
-            row for row in answered if row["answerability"] >= high and row["evidence"] >= settings.ANSWER_HIGH_EVIDENCE
+            row
+            for row in answered
+            if row["answerability"] >= thresholds.high_answerability and row["evidence"] >= thresholds.high_evidence
         ]
         cited = [ok for row in answered if row["answerable"] for ok in row["cited_expected"]]
         print(f"\n== {name}: {len(subset)} questions ({len(answerable)} answerable, {len(outside)} out of scope)")
@@ -189,14 +198,19 @@ def report(rows: list[dict[str, Any]], *, min_answerability: float, high: float)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="*", default=["demo", "demo-out-of-scope", "demo-employees"])
+    parser.add_argument(
+        "--sets", nargs="*", default=["demo", "demo-out-of-scope", "demo-employees", "demo-other-groups"]
+    )
     parser.add_argument("--cqa", type=Path, default=None)
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--dump", type=Path, default=None)
     parser.add_argument("--load", type=Path, default=None, help="re-report a dump without asking again")
-    parser.add_argument("--min-answerability", type=float, default=settings.ANSWER_MIN_ANSWERABILITY)
-    parser.add_argument("--high", type=float, default=settings.ANSWER_HIGH_ANSWERABILITY)
+    in_force = answer_thresholds()
+    for field, value in asdict(in_force).items():
+        option = "--" + field.replace("_", "-")
+        parser.add_argument(option, type=float, default=value, help=f"default: {value} (the model's profile)")
     args = parser.parse_args()
+    thresholds = AnswerThresholds(**{field: getattr(args, field) for field in asdict(in_force)})
     if args.load:
         rows = [json.loads(line) for line in args.load.read_text().splitlines()]
     else:
@@ -209,7 +223,7 @@ def main() -> None:
             rows.extend(cqa_rows(args.cqa, get_embedder(), args.limit))
     if args.dump:
         args.dump.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
-    report(rows, min_answerability=args.min_answerability, high=args.high)
+    report(rows, thresholds=thresholds)
 
 
 if __name__ == "__main__":

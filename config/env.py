@@ -61,6 +61,11 @@ def env_float(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number") from None
 
 
+def env_optional_float(name: str) -> float | None:
+    """A number, or None when unset (the caller then derives its own default)."""
+    return env_float(name, 0.0) if env_optional(name) is not None else None
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env_str(name, default)
     if value not in choices:

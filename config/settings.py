@@ -23,6 +23,7 @@ from config.env import (
     env_list,
     env_map,
     env_optional,
+    env_optional_float,
     env_secret,
     env_str,
     key_or_generated,
@@ -285,12 +286,13 @@ TGI_RETRIES = env_int("TGI_RETRIES", 2)  # connection failures retried before th
 # or a hub id): the tgi client sends the promoted tone adapter only when TGI has it.
 TGI_ADAPTERS = [item.partition("=")[0].strip() for item in env_list("LORA_ADAPTERS", [])]
 # --- Answers (chatbot.rag): refusal and confidence thresholds on the passages' evidence
-# (chatbot/rag/evidence.py) and on the best sentence's score (chatbot/rag/sentences.py), calibrated by
-# bench/answer_calibration.py (figures in docs/evaluation.md).
-ANSWER_MIN_EVIDENCE = env_float("ANSWER_MIN_EVIDENCE", 0.35)
-ANSWER_HIGH_EVIDENCE = env_float("ANSWER_HIGH_EVIDENCE", 0.55)
-ANSWER_MIN_ANSWERABILITY = env_float("ANSWER_MIN_ANSWERABILITY", 0.55)
-ANSWER_HIGH_ANSWERABILITY = env_float("ANSWER_HIGH_ANSWERABILITY", 1.5)
+# (chatbot/rag/evidence.py) and on the best sentence's score (chatbot/rag/sentences.py). Unset (None), each
+# takes the value calibrated for EMBEDDING_MODEL's score scale (chatbot/rag/thresholds.py, by
+# bench/answer_calibration.py; figures in docs/evaluation.md); set, it overrides it.
+ANSWER_MIN_EVIDENCE = env_optional_float("ANSWER_MIN_EVIDENCE")
+ANSWER_HIGH_EVIDENCE = env_optional_float("ANSWER_HIGH_EVIDENCE")
+ANSWER_MIN_ANSWERABILITY = env_optional_float("ANSWER_MIN_ANSWERABILITY")
+ANSWER_HIGH_ANSWERABILITY = env_optional_float("ANSWER_HIGH_ANSWERABILITY")
 # A generated answer is shown only if at least this share of its judged sentences passed the grounding gate
 # (chatbot/rag/grounding.py); otherwise the extractive answer replaces it.
 GROUNDING_MIN_SUPPORTED_SHARE = env_float("GROUNDING_MIN_SUPPORTED_SHARE", 0.6)

@@ -4,8 +4,11 @@
 2. ``_rewrite``: rewrite a follow-up into a standalone query (``chatbot.rag.rewrite``);
 3. ``_retrieve``: retrieve under the user's principals, measure the passages' evidence
    (``chatbot.rag.evidence``) and rank their sentences against the question (``chatbot.rag.sentences``);
-4. ``_refuse`` when no sentence answers (passage evidence below ``ANSWER_MIN_EVIDENCE`` or the best
-   sentence below ``ANSWER_MIN_ANSWERABILITY``): say so, list the closest documents, call no generator.
+4. ``_refuse`` when nothing the person may read answers (passage evidence below ``min_evidence`` or the
+   best sentence below ``min_answerability``, the embedding model's thresholds: ``chatbot.rag.thresholds``):
+   say so, list the closest documents, call no generator. Retrieval only ever sees what the person may
+   read, so a question answered only by documents of other groups is refused by the same rule, in the same
+   words, as one no document answers: nothing says whether other documents exist.
    Otherwise ``_generate``: stream the answer through the grounding gate (``chatbot.rag.grounding``), so
    only sentences the passages support are shown; fall back to the extractive answer (the chosen sentences,
    quoted and cited) when the generator fails, runs out of time, or what it said does not pass the gate;
@@ -50,6 +53,7 @@ from chatbot.rag.prompts import FALLBACK_NOTICE, PROMPT_VERSION, build_messages,
 from chatbot.rag.retrieval import Retrieval, closest_documents, passages_from_sources, retrieve, sources_from_hits
 from chatbot.rag.rewrite import REWRITE_TIMEOUT_SECONDS, resolve_mode, rewrite_query
 from chatbot.rag.sentences import SentenceRanking, rank_retrieved, select_answer
+from chatbot.rag.thresholds import answer_thresholds
 from chatbot.rendering import answer_html
 from chatbot.selectors import ConversationNotFound
 from chatbot.services import AnswerProvenance, answer_record, question_record
@@ -161,10 +165,11 @@ def _retrieve(draft: Draft) -> None:
     draft.ranking = rank_retrieved(
         question=draft.query, language=draft.language, retrieval=retrieval, passages=draft.passages
     )
+    thresholds = answer_thresholds()
     draft.refused = (
         not retrieval.hits
-        or draft.evidence < settings.ANSWER_MIN_EVIDENCE
-        or draft.answerability < settings.ANSWER_MIN_ANSWERABILITY
+        or draft.evidence < thresholds.min_evidence
+        or draft.answerability < thresholds.min_answerability
     )
 
 

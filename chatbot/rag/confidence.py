@@ -2,13 +2,13 @@
 
 The rule, from the evidence of the retrieved passages (``chatbot.rag.evidence``), how well the best
 sentence answers the question (``chatbot.rag.sentences``), and the citation check of the answer
-(``chatbot.rag.citations``); thresholds in settings, calibrated by ``bench/answer_calibration.py`` so that
-``high`` answers are right at least 90 % of the time on the gold sets:
+(``chatbot.rag.citations``); thresholds per embedding model (``chatbot.rag.thresholds``), calibrated by
+``bench/answer_calibration.py`` so that ``high`` answers are right at least 90 % of the time on the gold sets:
 
 - ``low``: Faro refused, the person stopped the answer (a fragment is never sure), or fewer than half of
   the answer's judged sentences are supported by the passages they cite;
-- ``high``: the best sentence scores at least ``ANSWER_HIGH_ANSWERABILITY``, the passages' evidence is at
-  least ``ANSWER_HIGH_EVIDENCE`` and at least 80 % of the judged sentences are supported;
+- ``high``: the best sentence scores at least ``high_answerability``, the passages' evidence is at least
+  ``high_evidence`` and at least 80 % of the judged sentences are supported;
 - ``medium``: everything in between.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from django.conf import settings
+from chatbot.rag.thresholds import answer_thresholds
 
 Confidence = Literal["high", "medium", "low"]
 
@@ -29,9 +29,10 @@ def answer_confidence(
 ) -> Confidence:
     if refused or stopped or supported_share < MEDIUM_SUPPORT_SHARE:
         return "low"
+    thresholds = answer_thresholds()
     if (
-        answerability >= settings.ANSWER_HIGH_ANSWERABILITY
-        and evidence >= settings.ANSWER_HIGH_EVIDENCE
+        answerability >= thresholds.high_answerability
+        and evidence >= thresholds.high_evidence
         and supported_share >= HIGH_SUPPORT_SHARE
     ):
         return "high"

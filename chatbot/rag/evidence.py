@@ -7,10 +7,14 @@ search backend's scoring:
 - ``semantic``: cosine similarity between the query and the passage, embedded as the index embeds it
   (``"{title}. {section}\\n{text}"``), in [-1, 1];
 - ``lexical``: share of the query's content words (stemmed, accent-free) that occur in the passage, [0, 1];
-- ``support`` = ``SEMANTIC_WEIGHT * semantic + (1 - SEMANTIC_WEIGHT) * lexical``.
+- ``support`` = ``w * semantic + (1 - w) * lexical``, ``w`` the embedding model's
+  ``evidence_semantic_weight`` (``chatbot.rag.thresholds``: 0.5 for all-MiniLM-L6-v2); for a passage written in
+  another language than the question's, when the embedding model reads both (``SEARCH_EMBEDDING_LANGUAGES``),
+  ``semantic`` alone: such a passage shares no words with the question, so its lexical coverage says
+  nothing, and counting it as 0 halved the evidence of every cross-language answer (issue 14).
 
-The evidence of an answer is the best ``support`` among its passages. ``ANSWER_MIN_EVIDENCE`` (settings)
-is the refusal threshold on it, calibrated by ``bench/refusal_calibration.py``.
+The evidence of an answer is the best ``support`` among its passages. The refusal threshold on it
+(``min_evidence``) is on the embedding model's scale: ``chatbot.rag.thresholds``.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 
 from chatbot.rag.text import content_terms
+from chatbot.rag.thresholds import answer_thresholds
 from ingestion.chunk import embedding_text
 from ingestion.embed import Embedder
+from ingestion.language import detect_language
 from ingestion.search import SearchHit
 
-SEMANTIC_WEIGHT = 0.5
 PASSAGE_VECTOR_CACHE_SIZE = 20_000  # ~30 MB of 384-dim float32 vectors
 
 
@@ -35,15 +41,32 @@ PASSAGE_VECTOR_CACHE_SIZE = 20_000  # ~30 MB of 384-dim float32 vectors
 class PassageEvidence:
     semantic: float
     lexical: float
+    # Written in another language than the question's, which the vectors also read: judged by its vector.
+    cross_language: bool = False
+    semantic_weight: float = 0.5  # the embedding model's evidence_semantic_weight
 
     @property
     def support(self) -> float:
-        return SEMANTIC_WEIGHT * self.semantic + (1 - SEMANTIC_WEIGHT) * self.lexical
+        if self.cross_language:
+            return self.semantic
+        return self.semantic_weight * self.semantic + (1 - self.semantic_weight) * self.lexical
 
 
 def passage_text_for_embedding(hit: SearchHit) -> str:
     """What the index embedded for the chunk, so a computed vector equals the stored one."""
     return embedding_text(hit.title, hit.section, hit.text)
+
+
+def passage_language(hit: SearchHit) -> str:
+    """The language a passage is written in, detected from its text (``SearchHit`` does not carry the
+    language the index stored for it; a chunk's text is what its words are matched in anyway)."""
+    return detect_language(hit.text)
+
+
+def vectors_read(question_language: str, passage_language: str) -> bool:
+    """The embedding model reads both languages (``SEARCH_EMBEDDING_LANGUAGES``; None: any)."""
+    languages = settings.SEARCH_EMBEDDING_LANGUAGES
+    return languages is None or {question_language, passage_language} <= languages
 
 
 def lexical_overlap(query: str, passage: str) -> float:
@@ -113,6 +136,8 @@ def passage_evidence(
     """One ``PassageEvidence`` per hit, in the hits' order."""
     if not hits:
         return []
+    question_language = detect_language(query)
+    weight = answer_thresholds().evidence_semantic_weight
     vectors = _cache.vectors(
         embedder,
         [hit.chunk_id for hit in hits],
@@ -120,13 +145,18 @@ def passage_evidence(
         known=[hit.vector for hit in hits],  # the index's own stored vectors, where the backend gave them
     )
     cosines = vectors @ np.asarray(query_vector, dtype=np.float32)
-    return [
-        PassageEvidence(
-            semantic=round(float(cosine), 4),
-            lexical=round(lexical_overlap(query, f"{hit.title} {hit.section} {hit.text}"), 4),
+    evidence = []
+    for hit, cosine in zip(hits, cosines, strict=True):
+        language = passage_language(hit)
+        evidence.append(
+            PassageEvidence(
+                semantic=round(float(cosine), 4),
+                lexical=round(lexical_overlap(query, f"{hit.title} {hit.section} {hit.text}"), 4),
+                cross_language=language != question_language and vectors_read(question_language, language),
+                semantic_weight=weight,
+            )
         )
-        for hit, cosine in zip(hits, cosines, strict=True)
-    ]
+    return evidence
 
 
 def evidence_score(items: Sequence[PassageEvidence]) -> float:

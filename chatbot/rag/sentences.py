@@ -17,7 +17,9 @@ at all: a question is answerable when some *sentence* answers it, not merely whe
    sentence that only makes sense in its section is read in it (cached by text: popular passages are
    embedded once per process).
 4. **Score**: a weighted sum of those, of the passage's own evidence and retrieval rank, and of a bonus when
-   the question asks for a quantity or a date and the sentence holds a number (``Features.score``). The
+   the question asks for a quantity or a date and the sentence holds a number (``Features.score``). A
+   sentence of a passage in another language than the question's, which the vectors also read
+   (``chatbot.rag.evidence``), shares no words with it: its lexical coverage is taken to be its cosine. The
    weights were chosen on ConditionalQA's evidence sentences (English, gov.uk) by a grid search of the lead
    sentence's accuracy, and checked on the demo company's Spanish sets, which they were not chosen on
    (``bench/answer_calibration.py --dump``; figures in docs/evaluation.md).
@@ -85,10 +87,18 @@ class Features:
     rank: float  # 1 / (1 + the passage's retrieval rank)
     passage: float  # the passage's evidence (chatbot.rag.evidence)
     number: float  # 1 when the question asks for a quantity or date and the sentence holds a number
+    cross_language: bool = False  # its passage is in another language the vectors read: no words to share
+
+    @property
+    def coverage(self) -> float:
+        """How much of the question the sentence covers: its terms, or across languages its cosine."""
+        if self.cross_language:
+            return max(0.0, self.semantic)
+        return self.own + CONTEXT_WEIGHT * self.context
 
     def score(self) -> float:
         return (
-            LEXICAL_WEIGHT * (self.own + CONTEXT_WEIGHT * self.context)
+            LEXICAL_WEIGHT * self.coverage
             + SEMANTIC_WEIGHT * self.semantic
             + RANK_WEIGHT * self.rank
             + PASSAGE_WEIGHT * self.passage
@@ -271,10 +281,12 @@ def rank_sentences(
     passages: Sequence[Passage],
     embedder: Embedder | None,
     passage_support: Sequence[float] | None = None,
+    cross_language: Sequence[bool] | None = None,
 ) -> SentenceRanking:
     """Every quotable sentence of ``passages`` scored against ``question``, best first. Without an embedder
-    (or a question vector) the score is lexical only. ``passage_support``: each passage's evidence
-    (``chatbot.rag.evidence``), in the passages' order."""
+    (or a question vector) the score is lexical only. ``passage_support`` and ``cross_language``: each
+    passage's evidence and whether it is judged by its vector (``chatbot.rag.evidence``), in the passages'
+    order."""
     analysis = analysis_for(language)
     question_terms = _terms(question, analysis)
     rows: list[tuple[Passage, int, str, set[str], set[str]]] = []  # passage, position, text, own, context terms
@@ -300,6 +312,7 @@ def rank_sentences(
     wants_number = bool(_QUANTITY_QUESTION.search(question))
     ranks = {passage.n: rank for rank, passage in enumerate(passages)}
     support = {passage.n: float(value) for passage, value in zip(passages, passage_support or (), strict=False)}
+    vector_only = {passage.n for passage, flag in zip(passages, cross_language or (), strict=False) if flag}
     sentences = []
     for (passage, position, text, own, context), cosine in zip(rows, semantic, strict=True):
         held = question_terms & own
@@ -311,6 +324,7 @@ def rank_sentences(
             rank=1 / (1 + ranks[passage.n]),
             passage=support.get(passage.n, 0.0),
             number=float(wants_number and bool(_NUMBER.search(text))),
+            cross_language=passage.n in vector_only and embedder is not None and question_vector is not None,
         )
         sentences.append(
             Sentence(
@@ -339,6 +353,7 @@ def rank_retrieved(
         passages=passages,
         embedder=get_embedder() if retrieval.query_vector is not None else None,
         passage_support=[item.support for item in retrieval.evidence],
+        cross_language=[item.cross_language for item in retrieval.evidence],
     )
 
 

@@ -1,17 +1,17 @@
-"""Passage evidence uses the vectors the index stored, and computes the same ones where a backend gives none."""
+"""Passage evidence uses the vectors the index stored, and computes the same ones where a backend gives none; a
+passage in another language than the question's is judged by its vector where the model reads both."""
 
 from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from accounts.principals import PUBLIC
 from chatbot.rag.evidence import passage_evidence
 from ingestion.embed import get_embedder
-from ingestion.search import get_search_backend
-
-pytestmark = pytest.mark.django_db
+from ingestion.search import SearchHit, get_search_backend
 
 QUESTION = "¿Cuántos días de vacaciones tengo al año?"
 
@@ -23,6 +23,7 @@ class NoEmbedder:
         raise AssertionError(f"embedded {len(texts)} passages the search had given vectors for")
 
 
+@pytest.mark.django_db
 def test_embedded_hits_carry_their_stored_vectors_and_evidence_needs_no_embedding(policies):
     embedder = get_embedder()
     query_vector = embedder.embed([QUESTION])[0]
@@ -35,6 +36,7 @@ def test_embedded_hits_carry_their_stored_vectors_and_evidence_needs_no_embeddin
     ]
 
 
+@pytest.mark.django_db
 def test_a_hit_without_a_vector_is_embedded_as_the_index_embedded_it(policies):
     embedder = get_embedder()
     query_vector = embedder.embed([QUESTION])[0]
@@ -44,3 +46,47 @@ def test_a_hit_without_a_vector_is_embedded_as_the_index_embedded_it(policies):
     computed = passage_evidence(QUESTION, query_vector, [without], embedder=embedder)
     assert computed[0].semantic == pytest.approx(from_index[0].semantic, abs=1e-3)
     assert computed[0].lexical == from_index[0].lexical
+
+
+def _hit(chunk_id: str, title: str, text: str, vector: list[float]) -> SearchHit:
+    return SearchHit(
+        chunk_id=chunk_id,
+        document_id=1,
+        score=1.0,
+        title=title,
+        section=title,
+        text=text,
+        page_start=None,
+        page_end=None,
+        vector=np.asarray(vector, dtype=np.float32),
+    )
+
+
+ENGLISH = _hit(
+    "english-equipment",
+    "Equipment use and return policy",
+    "When you leave the company you must return your laptop, charger and badge on your last working day.",
+    [0.6, 0.8],
+)
+SPANISH = _hit(
+    "spanish-equipment",
+    "Política de equipos",
+    "Cuando dejes la empresa debes devolver el portátil, el cargador y la tarjeta el último día de trabajo.",
+    [0.6, 0.8],
+)
+QUESTION_ES = "¿Qué tengo que devolver cuando me vaya de la empresa?"
+
+
+def test_a_passage_in_another_language_the_vectors_read_is_judged_by_its_vector(settings):
+    settings.SEARCH_EMBEDDING_LANGUAGES = None  # a multilingual model: its vectors read both languages
+    english, spanish = passage_evidence(QUESTION_ES, np.asarray([0.6, 0.8]), [ENGLISH, SPANISH], embedder=NoEmbedder())  # type: ignore[arg-type]
+    assert english.cross_language and english.lexical == 0.0
+    assert english.support == english.semantic == pytest.approx(1.0)  # not halved for sharing no words
+    assert not spanish.cross_language
+    assert spanish.support == pytest.approx(0.5 * spanish.semantic + 0.5 * spanish.lexical)
+
+
+def test_across_languages_an_english_only_model_keeps_lexical_coverage(settings):
+    settings.SEARCH_EMBEDDING_LANGUAGES = frozenset({"en"})  # all-MiniLM-L6-v2 reads no Spanish
+    (english,) = passage_evidence(QUESTION_ES, np.asarray([0.6, 0.8]), [ENGLISH], embedder=NoEmbedder())  # type: ignore[arg-type]
+    assert not english.cross_language and english.support == pytest.approx(0.5 * english.semantic)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pytest
+
 from chatbot.llm.base import Passage
 from chatbot.rag.sentences import passage_sentences, rank_sentences, select_answer
 
@@ -65,3 +68,35 @@ def test_the_sentence_that_answers_leads_and_only_its_passage_is_cited():
 def test_without_sentences_nothing_is_answerable():
     ranking = rank_sentences(question="¿Cuántos días?", language="es", question_vector=None, passages=(), embedder=None)
     assert ranking.answerability == 0.0 and select_answer(ranking) == ()
+
+
+class FixedEmbedder:
+    """Every text the same unit vector: each sentence's cosine with the question is 1."""
+
+    name = "fixed-test-embedder"
+    dimension = 2
+
+    def embed(self, texts):
+        return np.tile(np.asarray([[0.6, 0.8]], dtype=np.float32), (len(texts), 1))
+
+
+def test_a_sentence_in_another_language_the_vectors_read_covers_the_question_by_its_cosine():
+    passages = (
+        Passage(1, "Equipment use and return policy", "Leaving", "You must return your laptop on your last day."),
+        Passage(2, "Política de equipos", "Salida", "Debes devolver el portátil el último día de trabajo."),
+    )
+    ranking = rank_sentences(
+        question="¿Qué tengo que devolver el último día?",
+        language="es",
+        question_vector=np.asarray([0.6, 0.8], dtype=np.float32),
+        passages=passages,
+        embedder=FixedEmbedder(),  # type: ignore[arg-type]
+        passage_support=[1.0, 1.0],
+        cross_language=[True, False],
+    )
+    english = next(s for s in ranking.sentences if s.n == 1)
+    spanish = next(s for s in ranking.sentences if s.n == 2)
+    assert english.features.cross_language and english.features.own == 0.0
+    assert english.features.coverage == pytest.approx(1.0)  # its cosine, not the 0 words it shares
+    assert not spanish.features.cross_language
+    assert spanish.features.coverage == pytest.approx(spanish.features.own + 0.25 * spanish.features.context)
