@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import override
+
 from chatbot.llm.base import ChatMessage, Passage
 
 PROMPT_VERSION = "2026-11-27.2"
@@ -58,22 +61,21 @@ def build_rewrite_messages(*, question: str, history: list[ChatMessage]) -> tupl
     )
 
 
-REFUSAL = {
-    "es": "No he encontrado esto en la documentación a la que tienes acceso, así que prefiero no responder de memoria.",
-    "en": "I did not find this in the documentation you have access to, so I would rather not answer from memory.",
-}
-CLOSEST_DOCUMENTS = {
-    "es": "Los documentos más cercanos a tu pregunta son:",
-    "en": "The documents closest to your question are:",
-}
+# The refusal speaks only of what the person can read: the same words whether or not documents of other
+# groups would have answered (issue 19), so it never tells that they exist. In the question's language
+# (Spanish or English; locale/).
+REFUSAL = _("Nothing in the documents you can read answers this, so I would rather not answer from memory.")
+CLOSEST_DOCUMENTS = _("The documents you can read that come closest to your question are:")
+ANSWER_LANGUAGES = ("es", "en")
 
 
 def refusal_text(language: str, closest: list[tuple[int, str]]) -> str:
     """The refusal, listing the closest documents as ``- Title [n]`` so they render as citations."""
-    text = REFUSAL.get(language, REFUSAL["en"])
-    if closest:
-        lines = [f"- {title} [{n}]" for n, title in closest]
-        text += "\n\n" + CLOSEST_DOCUMENTS.get(language, CLOSEST_DOCUMENTS["en"]) + "\n" + "\n".join(lines)
+    with override(language if language in ANSWER_LANGUAGES else "en"):
+        text = str(REFUSAL)
+        if closest:
+            lines = [f"- {title} [{n}]" for n, title in closest]
+            text += "\n\n" + str(CLOSEST_DOCUMENTS) + "\n" + "\n".join(lines)
     return text
 
 

@@ -247,7 +247,9 @@
     if (answer.stopped) article.appendChild(el("p", "note stopped", strings.stopped));
     if (answer.unsupported) article.appendChild(el("p", "note unsupported", strings.unsupported));
     feedbackControls(article, answer);
-    renderSources(article, answer.sources, answer.refused ? strings.closest : strings.sources);
+    // A refusal's closest documents are pointers, titles and places only: quoting their passages under "nothing
+    // you can read answers this" read as an unrelated answer (issue 19).
+    renderSources(article, answer.sources, answer.refused ? strings.closest : strings.sources, answer.refused);
     article.dataset.state = "done";
   }
 

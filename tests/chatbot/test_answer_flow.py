@@ -15,6 +15,7 @@ from chatbot.llm.extractive import ExtractiveClient, extractive_answer
 from chatbot.models import Message
 from chatbot.rag.answer import answer_stream
 from chatbot.rag.prompts import PROMPT_VERSION
+from ingestion.search import get_search_backend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -111,7 +112,7 @@ async def test_no_visible_evidence_says_so_without_calling_the_generator(search_
     llm = Generator()
     events = await collect(user=charlie, conversation_id=None, question="¿Cuántos días de vacaciones?", llm=llm)
     assert [e["type"] for e in events] == ["conversation", "token", "sources", "done"]
-    assert events[1]["text"].startswith("No he encontrado")
+    assert events[1]["text"].startswith("Ninguno de los documentos que puedes consultar")
     assert events[2]["sources"] == []
     assert events[3]["refused"] is True and events[3]["confidence"] == "low" and events[3]["model"] == "none"
     assert llm.requests == []
@@ -124,13 +125,43 @@ async def test_an_out_of_scope_question_is_refused_with_the_closest_documents(po
     assert done["refused"] is True and done["confidence"] == "low" and done["fallback"] is False
     assert llm.requests == []  # the generator is not asked
     text = answer_text(events)
-    assert text.startswith("No he encontrado esto en la documentación")
+    assert text.startswith("Ninguno de los documentos que puedes consultar responde a esto")
     sources = events[-2]["sources"]
     assert sources and [s["n"] for s in sources] == list(range(1, len(sources) + 1))
     assert len({s["document_id"] for s in sources}) == len(sources)  # one line per document
     assert f"- {sources[0]['title']} [1]" in text
     stored = await Message.objects.aget(pk=done["message_id"])
     assert stored.refused is True and stored.model == "none" and stored.evidence is not None
+
+
+HR_ONLY_QUESTION = "¿Cuál es la banda salarial de un ingeniero sénior?"  # the benefits document (HR only)
+
+
+async def test_a_question_only_other_groups_documents_answer_is_refused_in_the_same_words_as_any(
+    policies, alice, charlie
+):
+    hr = await collect(user=alice, conversation_id=None, question=HR_ONLY_QUESTION, llm=ExtractiveClient())
+    assert hr[-1]["refused"] is False and "40.000 EUR" in answer_text(hr)  # HR reads the answer
+
+    llm = Generator()
+    events = await collect(user=charlie, conversation_id=None, question=HR_ONLY_QUESTION, llm=llm)
+    done, sources = events[-1], events[-2]["sources"]
+    assert done["refused"] is True and llm.requests == []
+    text = answer_text(events)
+    assert text.startswith("Ninguno de los documentos que puedes consultar responde a esto")
+    assert "40.000" not in text and not any("40.000" in source["quote"] for source in sources)  # no quote
+    assert {source["document_id"] for source in sources} <= {policies["vacation"].pk}
+
+    # The same words, and the same closest documents, when no other group's document exists at all.
+    await asyncio.to_thread(get_search_backend().delete, policies["benefits"].pk)
+    alone = await collect(user=charlie, conversation_id=None, question=HR_ONLY_QUESTION, llm=Generator())
+    assert answer_text(alone) == text and alone[-2]["sources"] == sources
+
+
+async def test_the_refusal_is_in_the_questions_language(policies, charlie):
+    events = await collect(user=charlie, conversation_id=None, question="Who won the 1986 World Cup?", llm=Generator())
+    assert events[-1]["refused"] is True
+    assert answer_text(events).startswith("Nothing in the documents you can read answers this")
 
 
 async def test_invalid_citations_are_removed_and_provenance_is_stored(policies, charlie, settings):

@@ -84,7 +84,9 @@ class ChatTrustBrowserTests(chat_browser.ChatBrowserTests):
         expect(answer).to_have_attribute("data-state", "done", timeout=FIRST_ANSWER_TIMEOUT_MS)
         expect(answer).to_have_attribute("data-refused", "true")
         expect(answer.locator(".badge")).to_have_text("No está en la documentación")
-        expect(answer.locator(".body")).to_contain_text("No he encontrado esto en la documentación")
+        expect(answer.locator(".body")).to_contain_text(
+            "Ninguno de los documentos que puedes consultar responde a esto"
+        )
         expect(answer.locator("aside.sources h2")).to_have_text("Documentos más cercanos")
         stored = Message.objects.get(role="assistant")
         assert stored.refused and stored.model == "none"
