@@ -36,6 +36,7 @@ from ingestion.embed import Embedder, get_embedder
 from ingestion.parsers import Block, ParsedDocument
 from ingestion.search import SearchBackend
 from ingestion.search.base import SearchMode
+from ingestion.search.fusion import fusion_profile_for
 
 BackendName = Literal["embedded", "elasticsearch"]
 PUBLIC = frozenset({"public"})
@@ -260,9 +261,11 @@ class _CachedEmbedder:
 
 # -- backends ------------------------------------------------------------------------------------------
 @contextmanager
-def throwaway_backend(name: BackendName, *, dimension: int) -> Iterator[SearchBackend]:
+def throwaway_backend(name: BackendName, *, dimension: int, model_name: str | None = None) -> Iterator[SearchBackend]:
     """An empty index of the named backend that disappears afterwards; never the configured live one.
-    ``dimension``: the embedder's (Elasticsearch maps its vector field with it)."""
+    ``dimension``: the embedder's (Elasticsearch maps its vector field with it); ``model_name``: the
+    embedder's name, which picks the fusion profile (default: the configured ``EMBEDDING_MODEL``)."""
+    fusion_profile = fusion_profile_for(model_name or settings.EMBEDDING_MODEL)
     if name == "embedded":
         from ingestion.search.embedded import EmbeddedSearchBackend
 
@@ -273,6 +276,7 @@ def throwaway_backend(name: BackendName, *, dimension: int) -> Iterator[SearchBa
                 Path(folder) / "index.sqlite3",
                 candidates=settings.SEARCH_CANDIDATES,
                 embedding_languages=settings.SEARCH_EMBEDDING_LANGUAGES,
+                fusion_profile=fusion_profile,
             )
         return
     from ingestion.search.elastic import ElasticsearchBackend, elasticsearch_client
@@ -287,6 +291,7 @@ def throwaway_backend(name: BackendName, *, dimension: int) -> Iterator[SearchBa
         dimension=dimension,
         candidates=settings.SEARCH_CANDIDATES,
         embedding_languages=settings.SEARCH_EMBEDDING_LANGUAGES,
+        fusion_profile=fusion_profile,
     )
     try:
         yield backend
@@ -338,7 +343,7 @@ def retrieval_evaluate(
     cache = EmbeddingCache(model.name, embedding_cache)
     embedder = _CachedEmbedder(model, cache)
     try:
-        with throwaway_backend(backend_name, dimension=model.dimension) as backend:
+        with throwaway_backend(backend_name, dimension=model.dimension, model_name=model.name) as backend:
             started = time.perf_counter()
             chunks = dataset_index(dataset=dataset, backend=backend, embedder=embedder, progress=progress)
             index_seconds = time.perf_counter() - started

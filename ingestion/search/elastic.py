@@ -27,7 +27,14 @@ import numpy as np
 from ingestion.language import detect_language
 from ingestion.search.analysis import ANALYSES, LANGUAGES, STOP_WORDS, analysis_for
 from ingestion.search.base import IndexedChunk, SearchHit, SearchMode
-from ingestion.search.fusion import Candidates, fuse, fusion_weights
+from ingestion.search.fusion import (
+    DEFAULT_FUSION_PROFILE,
+    Candidates,
+    FusionProfile,
+    fuse,
+    fusion_profile_for,
+    fusion_weights,
+)
 
 _SNOWBALL = {"es": "Spanish", "en": "English"}
 HEAD_BOOST = 1.0
@@ -178,12 +185,14 @@ class ElasticsearchBackend:
         dimension: int,
         candidates: int = 50,
         embedding_languages: frozenset[str] | None = None,
+        fusion_profile: FusionProfile = DEFAULT_FUSION_PROFILE,
     ) -> None:
         self.client = client
         self.alias = alias
         self.dimension = dimension
         self.candidates = candidates
         self.embedding_languages = embedding_languages
+        self.fusion_profile = fusion_profile
         self.client.indices.put_index_template(**index_template_body(alias, dimension))
         if not self.client.indices.exists_alias(name=alias):
             self.client.indices.create(index=self._new_index_name(), aliases={alias: {"is_write_index": True}})
@@ -200,6 +209,7 @@ class ElasticsearchBackend:
             dimension=get_embedder().dimension,
             candidates=settings.SEARCH_CANDIDATES,
             embedding_languages=settings.SEARCH_EMBEDDING_LANGUAGES,
+            fusion_profile=fusion_profile_for(settings.EMBEDDING_MODEL),
         )
 
     def _new_index_name(self) -> str:
@@ -331,7 +341,12 @@ class ElasticsearchBackend:
         languages = {chunk_id: str(source.get("language") or "") for chunk_id, source in sources.items()}
         candidates = Candidates(lexical=lexical, semantic=semantic, cosine=semantic, languages=languages)
         language = detect_language(query)
-        weights = fusion_weights(query=query, query_language=language, embedding_languages=self.embedding_languages)
+        weights = fusion_weights(
+            query=query,
+            query_language=language,
+            embedding_languages=self.embedding_languages,
+            profile=self.fusion_profile,
+        )
         return [
             SearchHit(
                 chunk_id=chunk_id,

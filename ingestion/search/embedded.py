@@ -36,7 +36,14 @@ from threadpoolctl import ThreadpoolController
 from ingestion.language import detect_language
 from ingestion.search.analysis import ANALYSES, analysis_for, analyze, query_terms, signature
 from ingestion.search.base import IndexedChunk, SearchHit, SearchMode
-from ingestion.search.fusion import Candidates, fuse, fusion_weights
+from ingestion.search.fusion import (
+    DEFAULT_FUSION_PROFILE,
+    Candidates,
+    FusionProfile,
+    fuse,
+    fusion_profile_for,
+    fusion_weights,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -173,13 +180,22 @@ def _empty_snapshot() -> _Snapshot:
 
 
 class EmbeddedSearchBackend:
-    def __init__(self, path: Path, *, candidates: int = 50, embedding_languages: frozenset[str] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        candidates: int = 50,
+        embedding_languages: frozenset[str] | None = None,
+        fusion_profile: FusionProfile = DEFAULT_FUSION_PROFILE,
+    ) -> None:
         """``candidates``: depth of each list before fusion. ``embedding_languages``: the languages the
-        embedding model understands (``None``: any), which sets how much fusion trusts vectors."""
+        embedding model understands (``None``: any) and ``fusion_profile`` the model's fusion weights
+        (``fusion_profile_for``), which set how much fusion trusts vectors."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.candidates = candidates
         self.embedding_languages = embedding_languages
+        self.fusion_profile = fusion_profile
         self._local = threading.local()
         self._lock = threading.Lock()
         self._snapshot = _empty_snapshot()
@@ -193,6 +209,7 @@ class EmbeddedSearchBackend:
             settings.EMBEDDED_INDEX_PATH,
             candidates=settings.SEARCH_CANDIDATES,
             embedding_languages=settings.SEARCH_EMBEDDING_LANGUAGES,
+            fusion_profile=fusion_profile_for(settings.EMBEDDING_MODEL),
         )
 
     # -- connections and schema ------------------------------------------------------------------
@@ -367,7 +384,10 @@ class EmbeddedSearchBackend:
                     mode=mode,
                 )
                 weights = fusion_weights(
-                    query=query, query_language=language, embedding_languages=self.embedding_languages
+                    query=query,
+                    query_language=language,
+                    embedding_languages=self.embedding_languages,
+                    profile=self.fusion_profile,
                 )
                 if mode == "hybrid":
                     candidates = replace(candidates, languages=self._languages(connection, candidates))

