@@ -127,13 +127,20 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
 
     async def progress_forward(self, message: dict[str, Any]) -> None:
         """Another app's event (``ingestion.progress.progress_topic_push``), for those who may watch it."""
+        if not self.watching:
+            return
         topic = progress_topic(message.get("topic", ""))
         if topic is not None and await self._watches(topic):
             await self.send_json(self._topic_labelled(topic, message["event"]))
 
     async def _watches(self, topic: ProgressTopic) -> bool:
-        user = self.scope.get("user")
-        return await database_sync_to_async(lambda: _allowed(user) and user.has_perm(topic.permission))()
+        """The person as their session signs them in now may watch, and holds the topic's permission."""
+
+        def allowed() -> bool:
+            watcher = _watcher(self.scope)
+            return watcher is not None and watcher.has_perm(topic.permission)
+
+        return await database_sync_to_async(allowed)()
 
     def _topic_labelled(self, topic: ProgressTopic, event: Any) -> Any:
         with translation.override(self.language):

@@ -135,7 +135,8 @@ class SyncProgress:
     lease: str
     done: int = 0
     total: int | None = None
-    _last: float = field(default=0.0, repr=False)
+    # From the claim, which published the start: a sync done within a second writes no progress at all.
+    _last: float = field(default_factory=time.monotonic, repr=False)
 
     def update(self, *, added: int, changed: int, removed: int, failed: int, force: bool = False) -> None:
         now = time.monotonic()

@@ -231,7 +231,7 @@ def _sync(source: Source, lease: str, result: SyncResult, progress: SyncProgress
     result.failed.extend(reader.refused)
     gone = {key: item for key, item in items.items() if key not in seen}
     progress.total = len(seen) + len(gone)  # every entry listed, and every one to withdraw
-    _report(progress, result, force=True)
+    _report(progress, result)
     # A file that moved keeps its document (same content under a new path): no re-index, one audit event.
     by_fingerprint = {item.fingerprint: item for item in gone.values()}
     for entry in fresh:

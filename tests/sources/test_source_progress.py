@@ -13,6 +13,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from accounts.models import User
+from sources import progress
 from sources.models import Source
 from sources.services import source_sync
 from tests.conftest import make_user
@@ -64,8 +65,9 @@ def source(db: None, folder: Path) -> Source:
 
 
 async def test_a_knowledge_admin_watches_a_sync_from_queued_to_its_counts(
-    source: Source, folder: Path, dana: User, search_index: object
+    source: Source, folder: Path, dana: User, search_index: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(progress, "MIN_INTERVAL_SECONDS", 0)  # every step, not one a second: the sync is quick
     communicator = await connect(dana, "es-ES,es;q=0.9")
     client = Client()
     await database_sync_to_async(client.force_login)(dana)
@@ -147,3 +149,17 @@ def test_the_list_shows_a_queued_source_and_a_finished_sync_counts(
 
     page = client.get("/admin/sources/source/").content.decode()  # Spanish, the default
     assert f'data-source="{source.pk}" data-status="queued">en cola</span>' in page
+
+
+async def test_a_knowledge_admin_removed_from_the_role_stops_getting_sync_progress(
+    source: Source, dana: User, search_index: object
+) -> None:
+    communicator = await connect(dana, "en")
+    await database_sync_to_async(source_sync)(source_id=source.pk, queue=False)
+    assert (await until_settled(communicator, source.pk))[-1]["status"] == "ok"
+
+    await database_sync_to_async(dana.groups.clear)()
+    await database_sync_to_async(source_sync)(source_id=source.pk, queue=False)
+
+    assert await communicator.receive_nothing(timeout=1)  # asked as stored now, not as the socket opened
+    await communicator.disconnect()
