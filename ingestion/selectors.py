@@ -4,7 +4,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from accounts.principals import PUBLIC, principals_for_user
+from accounts.principals import principals_for_user, visible_documents
 from ingestion.models import Chunk, Document
 
 # The documents search serves (``ingestion.services.document_update``): indexed ones, and those whose new
@@ -17,15 +17,16 @@ SERVED = Q(status=Document.Status.INDEXED) | Q(
 
 
 def document_list_for_user(user: User) -> QuerySet[Document]:
-    """Documents search serves (``SERVED``) that the user may see: for all staff, for one of the user's
-    groups, or owned."""
+    """Documents search serves (``SERVED``) that the user may see: ``accounts.principals.may_see``, read as
+    the document's fields (for all staff, for one of the user's groups, or owned)."""
     principals = principals_for_user(user)
     if not principals:
         return Document.objects.none()
-    visible = Q(owner_id=user.pk) | Q(groups__in=user.groups.all())
-    if PUBLIC in principals:
-        visible |= Q(all_staff=True)
-    return Document.objects.filter(visible, SERVED).distinct()
+    visible = visible_documents(principals)
+    condition = Q(owner_id__in=visible.owner_ids) | Q(groups__in=visible.group_ids)
+    if visible.all_staff:
+        condition |= Q(all_staff=True)
+    return Document.objects.filter(condition, SERVED).distinct()
 
 
 def access_document(user: User, document_id: int) -> Document:

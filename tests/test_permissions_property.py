@@ -2,7 +2,8 @@
 search result, selector answer, document link, citation or streamed source ever comes from a document the
 user may not see, and nothing the user may see is withheld.
 
-Everything runs through the real code: the selectors, ``principals_for_user`` and ``document_principals``,
+Everything runs through the real code: the selectors, ``principals_for_user`` and ``document_principals``
+(and ``may_see`` over them, which must agree with the selectors' ORM filter: one visibility rule),
 the embedded search backend, the answer flow (with the extractive generator, so no model is loaded) and
 the document view over HTTP. Vectors come from the real embedder, computed once per distinct text for the
 whole module (the pools below are small), so each generated case costs milliseconds.
@@ -41,7 +42,7 @@ from hypothesis import settings as settings_
 from hypothesis import strategies as st
 
 from accounts.models import User
-from accounts.principals import principals_for_user
+from accounts.principals import may_see, principals_for_user
 from accounts.services import SsoLoginRefused, user_sso_sync
 from chatbot.llm.extractive import ExtractiveClient
 from chatbot.rag.answer import answer_stream
@@ -344,6 +345,9 @@ def test_search_and_selectors_never_reach_beyond_the_users_documents(real_pipeli
                 assert not leaked(" ".join(hit.text for hit in hits), built, user)
                 assert bool(hits) == bool(visible), "someone who may see a document gets passages"
                 assert set(document_list_for_user(user).values_list("pk", flat=True)) == visible
+                # One rule: the ORM filter above and the principals check the indexes make agree.
+                user_principals = principals_for_user(user)
+                assert {d.pk for d in built.documents if may_see(user_principals, document_principals(d))} == visible
                 for pk in every - visible:
                     with pytest.raises(Http404):
                         access_document(user, pk)
@@ -692,6 +696,14 @@ class Live:
             assert bool(hits) == bool(servable), (self.history, index, "what may be served is served")
             pages = {self.built.documents[d].pk for d in visible if self.oracle.has_page(d)}
             assert set(document_list_for_user(user).values_list("pk", flat=True)) == pages, self.history
+            user_principals = principals_for_user(user)
+            seen = {
+                d
+                for d, document in enumerate(self.built.documents)
+                if self.oracle.documents[d].status != "deleted"
+                and may_see(user_principals, document_principals(Document.objects.get(pk=document.pk)))
+            }
+            assert seen == visible, (self.history, index, "the ORM filter and the principals check agree")
             for document in self.built.documents if every_page else ():
                 if document.pk not in pages:
                     with pytest.raises(Http404):

@@ -43,3 +43,19 @@ def test_a_group_is_named_by_its_key_so_a_name_given_again_is_another_group(alic
     assert newcomer.pk != old_pk
     alice.groups.add(newcomer)
     assert not document & principals_for_user(alice)  # a new "hr" is another group
+
+
+def test_visible_documents_reads_the_rule_from_the_documents_side(alice):
+    from accounts.principals import may_see, visible_documents
+
+    hr = Group.objects.get(name="hr")
+    visible = visible_documents(principals_for_user(alice))
+    assert visible.all_staff and visible.group_ids == {hr.pk} and visible.owner_ids == {alice.pk}
+    assert visible_documents([]) == visible_documents(principals_for_user(AnonymousUser()))
+    assert not visible_documents([]).all_staff
+
+    for all_staff, groups, owner in [(True, [], None), (False, [hr.pk], None), (False, [], alice.pk)]:
+        document = principals_for_document(all_staff=all_staff, group_ids=groups, owner_id=owner)
+        assert may_see(principals_for_user(alice), document)
+    other = principals_for_document(all_staff=False, group_ids=[hr.pk + 1], owner_id=alice.pk + 1)
+    assert not may_see(principals_for_user(alice), other)
