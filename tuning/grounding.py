@@ -121,10 +121,12 @@ GROUNDING_SET: tuple[GroundingQuestion, ...] = (
     ),
 )
 
-# How an answer says the sources do not hold the answer: the system prompt's instruction ("say that you
-# did not find it in the documentation") and the ways small models phrase it.
+# How an answer says the sources do not hold the answer: the system prompt's instruction ("say that nothing
+# in the documents they can read answers this", the refusal's words, chatbot.rag.prompts.REFUSAL) and the
+# ways small models phrase it.
 _REFUSAL = re.compile(
-    r"no (?:he |lo )?(?:encontrado|encuentro|encontré)|no (?:aparece|figura|se menciona|se indica|consta)"
+    r"nothing in the documents|ninguno de los documentos"
+    r"|no (?:he |lo )?(?:encontrado|encuentro|encontré)|no (?:aparece|figura|se menciona|se indica|consta)"
     r"|no (?:tengo|hay) (?:información|datos)|no (?:puedo|sé) responder"
     r"|(?:did|could|can)(?: not|n't) find|not (?:found|mentioned|covered|included|in the (?:documentation|sources))"
     r"|(?:no|any) information (?:about|on)|(?:cannot|can't|could not|couldn't) answer|i don't know|i do not know",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.rag.prompts import ANSWER_LANGUAGES, refusal_text
 from tuning.grounding import (
     GROUNDING_SET,
     GroundingScores,
@@ -55,6 +56,12 @@ def test_questions_are_asked_through_the_answer_flows_prompt():
 )
 def test_refusals_are_recognised(answer):
     assert is_refusal(answer)
+
+
+@pytest.mark.parametrize("language", ANSWER_LANGUAGES)
+def test_the_refusals_own_words_are_recognised(language):
+    # The system prompt asks for them; a model that follows it must count as refusing.
+    assert is_refusal(refusal_text(language, []))
 
 
 @pytest.mark.parametrize("answer", ["Tienes 23 días laborables al año [2].", "The probation period is 6 months [1]."])
