@@ -14,9 +14,11 @@ from evaluation.models import GoldQuestion, GoldSet
 from evaluation.retrieval import beir_load
 
 DEMO_GOLD_SET = settings.BASE_DIR / "evaluation" / "goldsets" / "demo.json"
-# The demo company's sets: the first questions, questions outside its documents (half sharing their words),
-# and employees' paraphrases, several asked in the other language than the document's.
-DEMO_GOLD_SETS = ("demo", "demo-out-of-scope", "demo-employees")
+# The demo company's sets (``evaluation/goldsets/<name>.json``, named as their file): the first questions,
+# questions outside its documents (half sharing their words), employees' paraphrases, several asked in the
+# other language than the document's, and questions only other groups' documents answer (asked as Sales,
+# who may read neither HR's nor Finance's; each set names the groups it is asked as).
+DEMO_GOLD_SETS = ("demo", "demo-out-of-scope", "demo-employees", "demo-other-groups")
 
 
 def _replace_questions(gold_set: GoldSet, questions: list[dict[str, Any]]) -> None:
@@ -95,17 +97,15 @@ def gold_set_import_beir(*, directory: Path, name: str, split: str = "test", des
     return gold_set
 
 
-def gold_set_demo_ensure() -> GoldSet:
-    """The demo gold set, imported from the repository on first use."""
-    found = GoldSet.objects.filter(name="demo").first()
-    return found if found is not None else gold_set_import_file(path=DEMO_GOLD_SET, name="demo")
+def gold_set_demo_ensure(name: str = "demo") -> GoldSet:
+    """A gold set shipped for the demo company (one of ``DEMO_GOLD_SETS``), imported from the repository on
+    first use."""
+    if name not in DEMO_GOLD_SETS:
+        raise ValueError(f"{name!r} is not a demo gold set ({', '.join(DEMO_GOLD_SETS)})")
+    found = GoldSet.objects.filter(name=name).first()
+    return found if found is not None else gold_set_import_file(path=DEMO_GOLD_SET.parent / f"{name}.json", name=name)
 
 
 def gold_set_demo_all_ensure() -> list[GoldSet]:
     """Every gold set shipped for the demo company, imported on first use."""
-    sets = []
-    for path in (DEMO_GOLD_SET.parent / f"{name}.json" for name in DEMO_GOLD_SETS):
-        name = json.loads(path.read_text(encoding="utf-8"))["name"]
-        found = GoldSet.objects.filter(name=name).first()
-        sets.append(found if found is not None else gold_set_import_file(path=path, name=name))
-    return sets
+    return [gold_set_demo_ensure(name) for name in DEMO_GOLD_SETS]

@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from evaluation.answers import answers_evaluate
-from evaluation.goldsets import gold_set_demo_ensure
+from evaluation.goldsets import DEMO_GOLD_SETS, gold_set_demo_ensure
 from evaluation.models import GoldSet
 
 logger = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ def evaluate_nightly() -> list[int]:
     """Nightly (``CELERY_BEAT_SCHEDULE``): evaluate each of ``EVALUATION_NIGHTLY_SETS``; returns the run ids."""
     runs = []
     for name in settings.EVALUATION_NIGHTLY_SETS:
-        gold_set = gold_set_demo_ensure() if name == "demo" else GoldSet.objects.filter(name=name).first()
+        gold_set = gold_set_demo_ensure(name) if name in DEMO_GOLD_SETS else GoldSet.objects.filter(name=name).first()
         if gold_set is None:
             logger.warning("nightly evaluation: no gold set %r", name)
             continue

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from evaluation.goldsets import DEMO_GOLD_SET, gold_set_demo_ensure
+from evaluation.answers import evaluation_user
+from evaluation.goldsets import DEMO_GOLD_SET, gold_set_demo_all_ensure, gold_set_demo_ensure
 from evaluation.models import GoldSet
 from tests.conftest import ROOT
 
@@ -27,6 +28,26 @@ def test_the_demo_set_names_documents_of_the_demo_corpus():
         assert question.expected_documents and set(question.expected_documents) <= titles
         assert question.reference_answer
     assert gold_set_demo_ensure().pk == gold_set.pk  # imported once
+
+
+def test_every_demo_set_is_imported_each_asked_as_its_groups():
+    sets = {gold_set.name: gold_set for gold_set in gold_set_demo_all_ensure()}
+    assert set(sets) == {"demo", "demo-out-of-scope", "demo-employees", "demo-other-groups"}
+    assert sets["demo-employees"].groups == ["hr", "finance"]
+    # Questions only HR's or Finance's documents answer, asked as a member of Sales, who may read neither:
+    # every one must be refused.
+    other = sets["demo-other-groups"]
+    assert other.groups == ["sales"]
+    assert other.questions.count() == 20 and not other.questions.filter(answerable=True).exists()
+    manifest = json.loads((ROOT / "demo" / "manifest.json").read_text(encoding="utf-8"))
+    readers = {entry["title"]: set(entry["groups"]) for entry in manifest}
+    payload = json.loads((DEMO_GOLD_SET.parent / "demo-other-groups.json").read_text(encoding="utf-8"))
+    asker = set(evaluation_user(other.groups).groups.values_list("name", flat=True))
+    for row in payload["questions"]:
+        assert readers[row["hidden_document"]] and not readers[row["hidden_document"]] & asker, row["key"]
+    assert gold_set_demo_ensure("demo-other-groups").pk == other.pk  # imported once
+    with pytest.raises(ValueError):
+        gold_set_demo_ensure("conditionalqa")
 
 
 def write_beir(folder: Path) -> Path:

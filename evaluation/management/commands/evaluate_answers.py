@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evaluation.answers import answers_evaluate
-from evaluation.goldsets import gold_set_demo_ensure
+from evaluation.goldsets import DEMO_GOLD_SETS, gold_set_demo_ensure
 from evaluation.models import GoldSet
 
 
@@ -27,7 +27,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         name = options["gold_set"]
-        gold_set = gold_set_demo_ensure() if name == "demo" else GoldSet.objects.filter(name=name).first()
+        gold_set = gold_set_demo_ensure(name) if name in DEMO_GOLD_SETS else GoldSet.objects.filter(name=name).first()
         if gold_set is None:
             raise CommandError(f"no gold set {name!r} (import it with import_gold_set)")
         if options["limit"] is not None and options["limit"] < 1:
