@@ -34,12 +34,13 @@ class ToneExample(models.Model):
 
 
 class AnswerReview(Feedback):
-    """The review queue: 👍 on chat answers, seen from the tuning side (no table of its own)."""
+    """The review queue: chat answers rated helpful (👍), seen from the tuning side (no table of its own).
+    Its admin name says so in words: without an emoji font the sidebar drew 👍 as an empty box."""
 
     class Meta:
         proxy = True
         verbose_name = _("answer to review")
-        verbose_name_plural = _("answers to review (👍)")
+        verbose_name_plural = _("answers to review (rated helpful)")
 
 
 class DatasetSnapshot(models.Model):

@@ -138,3 +138,14 @@ def test_promote_from_the_admin_refuses_a_regressed_run(client, dana):
     assert "cannot be promoted" in response.content.decode()
     run.refresh_from_db()
     assert not run.promoted
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [("es", "Respuestas por revisar (valoradas como útiles)"), ("en", "Answers to review (rated helpful)")],
+)
+def test_the_review_queue_is_named_in_words_in_the_sidebar(client, dana, language, name):
+    # No emoji glyph: where no emoji font is installed the browser drew 👍 as an empty box.
+    client.force_login(dana)
+    page = client.get(reverse("admin:tuning_toneexample_changelist"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert name in page and "👍" not in page
