@@ -6,8 +6,9 @@
 set -euo pipefail
 
 # OCR for scanned PDFs and images: the engine plus Spanish and English language data; Chromium for the
-# browser tests (at /usr/bin/chromium); Caddy, the compose stack's proxy, to validate deploy/Caddyfile.
-packages=(tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng chromium caddy)
+# browser tests (at /usr/bin/chromium); Caddy, the compose stack's proxy, to validate deploy/Caddyfile;
+# gettext, whose msgfmt checks the translation catalogues (locale/).
+packages=(tesseract-ocr tesseract-ocr-spa tesseract-ocr-eng chromium caddy gettext)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -19,7 +19,8 @@ import pytest
 OCR_PACKAGES = ("tesseract-ocr", "tesseract-ocr-spa", "tesseract-ocr-eng")  # ingestion/parsers/ocr.py reads spa+eng
 CHROMIUM_PACKAGES = ("chromium",)  # the browser tests drive Debian's build at /usr/bin/chromium
 CADDY_PACKAGES = ("caddy",)  # validates deploy/Caddyfile, the compose stack's proxy
-PACKAGES = (*OCR_PACKAGES, *CHROMIUM_PACKAGES, *CADDY_PACKAGES)
+GETTEXT_PACKAGES = ("gettext",)  # msgfmt checks the translation catalogues (locale/)
+PACKAGES = (*OCR_PACKAGES, *CHROMIUM_PACKAGES, *CADDY_PACKAGES, *GETTEXT_PACKAGES)
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -51,3 +52,6 @@ requires_chromium = pytest.mark.skipif(
     not CHROMIUM.exists(), reason=missing_reason("Debian's chromium", CHROMIUM_PACKAGES)
 )
 CADDY_MISSING = missing_reason("caddy", CADDY_PACKAGES)
+requires_gettext = pytest.mark.skipif(
+    shutil.which("msgfmt") is None, reason=missing_reason("GNU gettext's msgfmt", GETTEXT_PACKAGES)
+)
