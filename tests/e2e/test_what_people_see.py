@@ -375,6 +375,13 @@ class WhatPeopleSeeBrowserTests(chat_browser.ChatBrowserTests):
         assert page.evaluate(OVERFLOW_JS) <= 0
         expect(page.locator("#result_list thead th").last).to_be_in_viewport(ratio=1)
         shot(page, "admin-list")
+        # A title named after its file (no spaces, the default on upload) wraps within its column too.
+        title = page.locator("#result_list tbody th.field-title").first
+        title.locator("a").evaluate("(link, text) => { link.textContent = text; }", "informe_" * 20 + "2026.pdf")
+        assert page.evaluate(OVERFLOW_JS) <= 0
+        expect(page.locator("#result_list thead th").last).to_be_in_viewport(ratio=1)
+        box = title.bounding_box()
+        assert box is not None and box["width"] <= 22 * 16 + 40, box  # 22rem and the cell's padding
 
         # 10. An upload without a title, refused for another reason, keeps its file; then saves, titled.
         page.goto(f"{self.live_server_url}/admin/ingestion/document/add/")
