@@ -26,25 +26,42 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from importlib import import_module
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeAlias, TypeGuard, TypeVar
 
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 
 from accounts.models import User
 from accounts.roles import ROLE_GROUPS, STAFF_ROLES, Role
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
-    from django.http.response import HttpResponseBase
 
     AnyUser = User | AnonymousUser
 
-View = TypeVar("View", bound=Callable[..., "HttpResponseBase"])
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """What a view behind ``chat_required`` or ``role_required`` receives: a request whose ``user`` is a
+    signed-in person, never ``AnonymousUser`` (django-stubs' recipe). Only a type: at run time the view
+    gets Django's ``HttpRequest``, and the gate is what makes the annotation true."""
+
+    user: User
+
+
+P = ParamSpec("P")
+R = TypeVar("R", bound=HttpResponseBase)
+# A view that needs a signed-in person, and the same view once a gate stands in front of it (which may
+# answer with a redirect to the login page instead).
+AuthenticatedView: TypeAlias = Callable[Concatenate[AuthenticatedHttpRequest, P], R]
+GatedView: TypeAlias = Callable[Concatenate[HttpRequest, P], R | HttpResponseRedirect]
+
+
+def _signed_in(request: HttpRequest) -> TypeGuard[AuthenticatedHttpRequest]:
+    return request.user.is_authenticated
 
 
 def roles_for_user(user: AnyUser) -> frozenset[Role]:
@@ -71,20 +88,20 @@ def require_role(user: AnyUser, role: Role) -> None:
         raise PermissionDenied(f"this needs the {role} role")
 
 
-def role_required(role: Role, *alternatives: Role) -> Callable[[View], View]:
+def role_required(role: Role, *alternatives: Role) -> Callable[[AuthenticatedView[P, R]], GatedView[P, R]]:
     """A view decorator: anonymous visitors go to the login page; others need ``role`` or one of the
     ``alternatives`` (403 otherwise)."""
 
-    def decorator(view: View) -> View:
+    def decorator(view: AuthenticatedView[P, R]) -> GatedView[P, R]:
         @wraps(view)
-        def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if not request.user.is_authenticated:
+        def gated(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> R | HttpResponseRedirect:
+            if not _signed_in(request):
                 return redirect_to_login(request.get_full_path())
             if not any(has_role(request.user, held) for held in alternatives):
                 require_role(request.user, role)
             return view(request, *args, **kwargs)
 
-        return gated  # type: ignore[return-value]
+        return gated
 
     return decorator
 
@@ -98,16 +115,25 @@ def may_chat(user: AnyUser) -> bool:
     return True
 
 
-def chat_required(view: View) -> View:
+def chat_required(view: AuthenticatedView[P, R]) -> GatedView[P, R]:
     """A view decorator for the chat and document pages: anyone ``may_chat`` refuses goes to the login page."""
 
     @wraps(view)
-    def gated(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not may_chat(request.user):
+    def gated(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> R | HttpResponseRedirect:
+        if not _signed_in(request) or not may_chat(request.user):
             return redirect_to_login(request.get_full_path())
         return view(request, *args, **kwargs)
 
-    return gated  # type: ignore[return-value]
+    return gated
+
+
+def admin_user(request: HttpRequest) -> User:
+    """The person on an admin page, for the services it calls. The admin site admits only people
+    ``may_use_admin`` lets in (``accounts.sites.FaroAdminSite``); a page reached any other way by an
+    anonymous visitor is refused rather than run for ``AnonymousUser``."""
+    if not _signed_in(request):
+        raise PermissionDenied("sign in to use the admin")
+    return request.user
 
 
 class _SessionSnapshot(SessionBase):

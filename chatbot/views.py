@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from accounts.gates import chat_required
-from accounts.models import User
+from accounts.gates import AuthenticatedHttpRequest, chat_required
 from chatbot.selectors import (
     ConversationNotFound,
     MessageNotFound,
@@ -58,8 +57,7 @@ def ui_strings() -> dict[str, str]:
 
 
 @chat_required
-def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
-    assert isinstance(request.user, User)
+def chat(request: AuthenticatedHttpRequest, conversation_id: int | None = None) -> HttpResponse:
     current = None
     history: list[dict[str, Any]] = []
     if conversation_id is not None:
@@ -86,8 +84,7 @@ def _wants_json(request: HttpRequest) -> bool:
 
 @chat_required
 @require_POST
-def rename(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
-    assert isinstance(request.user, User)
+def rename(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponseBase:
     try:
         conversation = conversation_rename(
             user=request.user, conversation_id=conversation_id, title=request.POST.get("title", "")
@@ -103,8 +100,7 @@ def rename(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
 
 @chat_required
 @require_POST
-def delete(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
-    assert isinstance(request.user, User)
+def delete(request: AuthenticatedHttpRequest, conversation_id: int) -> HttpResponseBase:
     try:
         conversation_delete(user=request.user, conversation_id=conversation_id)
     except ConversationNotFound as missing:
@@ -116,9 +112,8 @@ def delete(request: HttpRequest, conversation_id: int) -> HttpResponseBase:
 
 @chat_required
 @require_POST
-def feedback(request: HttpRequest, message_id: int) -> JsonResponse:
+def feedback(request: AuthenticatedHttpRequest, message_id: int) -> JsonResponse:
     """``{"rating": 1 | -1, "comment": "…"}`` (JSON body) on one of the user's answers."""
-    assert isinstance(request.user, User)
     try:
         body = json.loads(request.body or b"{}")
         rating, comment = body.get("rating"), body.get("comment", "")

@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts.gates import has_role, role_required
+from accounts.gates import AuthenticatedHttpRequest, has_role, role_required
 from accounts.roles import Role
 from gaps.selectors import PERIODS, GapGroup, gap_report
 from gaps.services import NOTE_MAX_CHARS, NoGapQuestions, gap_mark_handled
@@ -54,7 +54,7 @@ def _csv(report_groups: list[GapGroup], days: int) -> HttpResponse:
 
 
 @role_required(Role.KNOWLEDGE_ADMIN, Role.AUDITOR)
-def report(request: HttpRequest) -> HttpResponse:
+def report(request: AuthenticatedHttpRequest) -> HttpResponse:
     days = _days(request)
     data = gap_report(days=days)
     if request.GET.get("format") == "csv":
@@ -68,13 +68,13 @@ def report(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @role_required(Role.KNOWLEDGE_ADMIN)
-def mark_handled(request: HttpRequest) -> HttpResponse:
+def mark_handled(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = HandledForm(request.POST)
     if not form.is_valid():
         return HttpResponse(status=400)
     ids = [int(value) for value in form.cleaned_data["message_ids"].split(",")]
     try:
-        gap_mark_handled(user=request.user, message_ids=ids, note=form.cleaned_data["note"])  # type: ignore[arg-type]
+        gap_mark_handled(user=request.user, message_ids=ids, note=form.cleaned_data["note"])
     except NoGapQuestions:
         return HttpResponse(status=400)
     return redirect(f"{reverse('gaps_report')}?days={form.cleaned_data['days'] or DEFAULT_DAYS}")

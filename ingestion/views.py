@@ -3,18 +3,18 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import render
 
-from accounts.gates import chat_required
+from accounts.gates import AuthenticatedHttpRequest, chat_required
 from ingestion.models import Document
 from ingestion.selectors import access_document
 from ingestion.viewer import viewer_blocks
 
 
 @chat_required
-def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
-    document = access_document(request.user, document_id)  # type: ignore[arg-type]
+def document_detail(request: AuthenticatedHttpRequest, document_id: int) -> HttpResponse:
+    document = access_document(request.user, document_id)
     highlight = request.GET.get("chunk", "")
     blocks = viewer_blocks(list(document.chunks.all()), highlight=highlight)
     context = {
@@ -49,8 +49,8 @@ _ORIGINAL_POLICY = "sandbox; default-src 'none'"
 
 
 @chat_required
-def document_download(request: HttpRequest, document_id: int) -> FileResponse:
-    document = access_document(request.user, document_id)  # type: ignore[arg-type]
+def document_download(request: AuthenticatedHttpRequest, document_id: int) -> FileResponse:
+    document = access_document(request.user, document_id)
     inline_type = _INLINE_TYPES.get(Path(document.original_name).suffix.lower())
     if inline_type == "text/plain":
         inline_type = f"text/plain; charset={_text_charset(document)}"

@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.test import Client, RequestFactory
 
 from accounts.gates import (
+    admin_user,
     chat_required,
     chat_user,
     command_actor,
@@ -75,6 +76,16 @@ def test_the_chat_pages_send_anyone_the_chat_gate_refuses_to_sign_in(charlie):
     assert view(request).status_code == 302
     charlie.is_active = True
     assert view(request).content == b"ok"
+
+
+@pytest.mark.django_db
+def test_admin_code_acts_for_the_signed_in_person_and_never_for_a_visitor(dana):
+    request = RequestFactory().post("/admin/ingestion/document/7/delete/")
+    request.user = AnonymousUser()
+    with pytest.raises(PermissionDenied):
+        admin_user(request)
+    request.user = dana
+    assert admin_user(request) == dana
 
 
 @pytest.mark.django_db
