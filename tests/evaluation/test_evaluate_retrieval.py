@@ -112,9 +112,9 @@ def test_the_evaluated_embedder_is_a_parameter_and_the_pipeline_keeps_its_own(be
     configured = get_embedder()
     other = embedder_load(USE_MODEL_NAME) if not isinstance(configured, USEEmbedder) else None
     if other is None:
-        from config.settings import _default_embedding_model
+        from config.settings import ENGLISH_EMBEDDING_MODEL, _embedding_model
 
-        other = embedder_load(_default_embedding_model())
+        other = embedder_load(_embedding_model(ENGLISH_EMBEDDING_MODEL))
     seen: list[object] = []
     real_prepare = prepare.document_prepare
 

@@ -37,9 +37,9 @@ QUESTIONS = [
 def minilm() -> SentenceTransformerEmbedder:
     model = get_embedder() if not isinstance(get_embedder(), USEEmbedder) else None
     if model is None:
-        from config.settings import _default_embedding_model
+        from config.settings import ENGLISH_EMBEDDING_MODEL, _embedding_model
 
-        model = embedder_load(_default_embedding_model())
+        model = embedder_load(_embedding_model(ENGLISH_EMBEDDING_MODEL))
     assert isinstance(model, SentenceTransformerEmbedder)
     return model
 
