@@ -7,7 +7,7 @@ from accounts.models import User
 
 
 @admin.register(User)
-class FaroUserAdmin(UserAdmin):
+class FaroUserAdmin(UserAdmin[User]):
     """Users and their roles are for administrators only (Django grants ``auth.*_user`` to superusers)."""
 
     fieldsets = (

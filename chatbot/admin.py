@@ -3,7 +3,7 @@ from django.contrib import admin
 from chatbot.models import Conversation, Feedback, Message
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(admin.TabularInline[Message, Conversation]):
     model = Message
     extra = 0
     fields = ("role", "content", "confidence", "refused", "fallback", "stopped", "model", "created_at")
@@ -13,14 +13,14 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(admin.ModelAdmin[Conversation]):
     list_display = ("title", "user", "updated_at")
     inlines = [MessageInline]
     readonly_fields = ("user", "title")
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(admin.ModelAdmin[Message]):
     """Answers with their provenance, read-only: what was searched, retrieved, said and how fast."""
 
     list_display = ("conversation", "role", "confidence", "refused", "fallback", "model", "created_at")
@@ -32,7 +32,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Feedback)
-class FeedbackAdmin(admin.ModelAdmin):
+class FeedbackAdmin(admin.ModelAdmin[Feedback]):
     list_display = ("message", "user", "rating", "comment", "updated_at")
     list_filter = ("rating",)
     readonly_fields = ("message", "user", "rating", "comment", "created_at", "updated_at")

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from accounts.gates import admin_user
 from ingestion.archive import UploadItem
 from ingestion.models import Document
 from ingestion.parsers import is_supported
@@ -59,7 +60,7 @@ def _stored_upload(upload: Any, folder: Path) -> tuple[Path, str]:
     return target, name
 
 
-class DocumentForm(forms.ModelForm):
+class DocumentForm(forms.ModelForm[Document]):
     # Optional on upload: document_register names the document after its file until the worker reads the
     # document's own title (ingestion/services.py). An existing document keeps its title when left empty.
     title = forms.CharField(
@@ -118,7 +119,7 @@ class BulkUploadForm(forms.Form):
     effective_date = forms.DateField(label=_("effective date"), required=False)
 
     def clean_uploads(self) -> list[Any]:
-        files = self.cleaned_data["uploads"]
+        files: list[Any] = self.cleaned_data["uploads"]
         for upload in files:
             _check_upload(upload, allow_zip=True)
         return files
@@ -133,7 +134,7 @@ class BulkUploadForm(forms.Form):
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):
+class DocumentAdmin(admin.ModelAdmin[Document]):
     form = DocumentForm
     change_list_template = "admin/ingestion/document/change_list.html"
     list_display = ("title", "progress_display", "status_reason", "version", "language", "chunk_count", "updated_at")
@@ -174,13 +175,13 @@ class DocumentAdmin(admin.ModelAdmin):
             '<span class="faro-progress" data-document="{}" data-status="{}">{}</span>', obj.pk, obj.status, label
         )
 
-    def save_model(self, request: HttpRequest, obj: Document, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Document, form: forms.ModelForm[Document], change: bool) -> None:
         """The form saves nothing itself: an upload goes through ``document_register`` and an edit through
         ``document_update``, the services bulk uploads and ``manage.py ingest`` use, so every entry point
         writes the same audit events and an access change reaches the index in this request."""
         data = form.cleaned_data
         upload = data["file"] if "file" in form.changed_data else None
-        actor: Any = request.user
+        actor = admin_user(request)
         with tempfile.TemporaryDirectory(prefix="faro-upload-") as scratch:
             stored = _stored_upload(upload, Path(scratch)) if upload is not None else None
             if change:
@@ -212,7 +213,7 @@ class DocumentAdmin(admin.ModelAdmin):
         obj._state.adding = False
         obj.refresh_from_db()
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(self, request: HttpRequest, form: forms.ModelForm[Document], formsets: Any, change: bool) -> None:
         # The groups were saved by the service, with the rest of the document; only formsets would remain.
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -224,11 +225,11 @@ class DocumentAdmin(admin.ModelAdmin):
         self.message_user(request, _("%(n)d documents queued.") % {"n": queryset.count()}, messages.SUCCESS)
 
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
-        document_delete(document=obj, actor=request.user)  # type: ignore[arg-type]
+        document_delete(document=obj, actor=admin_user(request))
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
-            document_delete(document=document, actor=request.user)  # type: ignore[arg-type]
+            document_delete(document=document, actor=admin_user(request))
 
     def get_urls(self) -> list[URLPattern]:
         bulk = path(
@@ -250,7 +251,7 @@ class DocumentAdmin(admin.ModelAdmin):
                 ]
                 summary = documents_register_upload(
                     items=items,
-                    owner=request.user,  # type: ignore[arg-type]
+                    owner=admin_user(request),
                     all_staff=form.cleaned_data["all_staff"],
                     groups=form.cleaned_data["groups"],
                     tags=form.cleaned_data["tags"],

@@ -24,7 +24,7 @@ def _principals(source: Source) -> frozenset[str]:
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(admin.ModelAdmin[Source]):
     list_display = (
         "name",
         "kind",
@@ -81,12 +81,12 @@ class SourceAdmin(admin.ModelAdmin):
             source_status_text(obj.status, obj.progress_done, obj.progress_total),
         )
 
-    def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Source, form: forms.ModelForm[Source], change: bool) -> None:
         # Compared after the groups are saved (save_related): a change of access re-stamps every document.
         obj._principals_before = _principals(Source.objects.get(pk=obj.pk)) if change else None  # type: ignore[attr-defined]
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(self, request: HttpRequest, form: forms.ModelForm[Source], formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         source: Source = form.instance
         before = getattr(source, "_principals_before", None)

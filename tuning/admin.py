@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from accounts.gates import admin_user
 from chatbot.models import Feedback, Message
 from tuning.dataset import tone_example_from_answer
 from tuning.models import AnswerReview, DatasetSnapshot, ToneExample, TuningRun
@@ -28,7 +29,7 @@ def _report(request: HttpRequest, error: Exception) -> None:
 
 
 @admin.register(ToneExample)
-class ToneExampleAdmin(admin.ModelAdmin):
+class ToneExampleAdmin(admin.ModelAdmin[ToneExample]):
     list_display = ("question", "author", "approved", "source_message", "created_at")
     list_filter = ("approved",)
     search_fields = ("question", "answer")
@@ -36,18 +37,18 @@ class ToneExampleAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: ToneExample, form: Any, change: bool) -> None:
         if obj.author_id is None:
-            obj.author = request.user  # type: ignore[assignment]
+            obj.author = admin_user(request)
         super().save_model(request, obj, form, change)
 
 
 @admin.register(AnswerReview)
-class AnswerReviewAdmin(admin.ModelAdmin):
+class AnswerReviewAdmin(admin.ModelAdmin[AnswerReview]):
     """👍 answers waiting to become tone examples: approve them as they are, or copy them to edit first."""
 
     list_display = ("answer", "user", "comment", "used", "updated_at")
     actions = ["approve_as_examples", "copy_to_edit"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Feedback]:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AnswerReview]:
         return (
             super()
             .get_queryset(request)
@@ -73,7 +74,7 @@ class AnswerReviewAdmin(admin.ModelAdmin):
         made = 0
         for feedback in queryset:
             try:
-                tone_example_from_answer(feedback_id=feedback.pk, actor=request.user, approve=approve)  # type: ignore[arg-type]
+                tone_example_from_answer(feedback_id=feedback.pk, actor=admin_user(request), approve=approve)
                 made += 1
             except (ValidationError, PermissionDenied) as error:
                 _report(request, error)
@@ -100,7 +101,7 @@ class AnswerReviewAdmin(admin.ModelAdmin):
 
 
 @admin.register(DatasetSnapshot)
-class DatasetSnapshotAdmin(admin.ModelAdmin):
+class DatasetSnapshotAdmin(admin.ModelAdmin[DatasetSnapshot]):
     list_display = ("id", "content_hash", "approved_by", "created_at")
     # Snapshots are made by ``snapshot_create`` only (pseudonymised, audited), never typed in by hand.
     readonly_fields = ("content_hash", "chat_template", "examples", "pii_report", "approved_by", "created_at")
@@ -112,7 +113,7 @@ class DatasetSnapshotAdmin(admin.ModelAdmin):
             try:
                 run = tuning_run_create(
                     snapshot_id=snapshot.pk,
-                    started_by=request.user,  # type: ignore[arg-type]
+                    started_by=admin_user(request),
                     params=TrainingParams(),
                     queue=True,
                 )
@@ -129,7 +130,7 @@ class DatasetSnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(TuningRun)
-class TuningRunAdmin(admin.ModelAdmin):
+class TuningRunAdmin(admin.ModelAdmin[TuningRun]):
     list_display = (
         "id",
         "snapshot",
@@ -201,7 +202,7 @@ class TuningRunAdmin(admin.ModelAdmin):
             messages.error(request, "choose exactly one run to promote")
             return
         try:
-            run = tuning_run_promote(run_id=queryset.get().pk, actor=request.user)  # type: ignore[arg-type]
+            run = tuning_run_promote(run_id=queryset.get().pk, actor=admin_user(request))
         except (ValidationError, PermissionDenied) as error:
             _report(request, error)
         else:
@@ -210,7 +211,7 @@ class TuningRunAdmin(admin.ModelAdmin):
     @admin.action(description=_("Roll back the promoted run (restore the one before it)"))
     def rollback(self, request: HttpRequest, queryset: QuerySet[TuningRun]) -> None:
         try:
-            restored = tuning_run_rollback(actor=request.user)  # type: ignore[arg-type]
+            restored = tuning_run_rollback(actor=admin_user(request))
         except (ValidationError, PermissionDenied) as error:
             _report(request, error)
         else:
