@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 import phonenumbers
 
@@ -288,6 +289,21 @@ def _people(mentions: list[Words], *, directory: list[Words]) -> dict[Words, Wor
     return people
 
 
+class LabelledSpan(TypedDict):
+    kind: str
+    start: int
+    end: int
+
+
+class LabelledCase(TypedDict):
+    """One line of a labelled PII set (``tests/governance/pii_*.jsonl``): a text, the names known to be in
+    it, and the spans a detector should find."""
+
+    text: str
+    names: NotRequired[list[str]]
+    spans: list[LabelledSpan]
+
+
 @dataclass(frozen=True)
 class PiiScore:
     precision: float
@@ -297,14 +313,12 @@ class PiiScore:
     false_negatives: int
 
 
-def pii_evaluate(cases: Iterable[dict[str, object]]) -> PiiScore:
+def pii_evaluate(cases: Iterable[LabelledCase]) -> PiiScore:
     """Exact-span precision and recall of ``find_pii`` on labelled cases ({text, names, spans})."""
     tp = fp = fn = 0
     for case in cases:
-        text = str(case["text"])
-        names = [str(name) for name in case.get("names", [])]  # type: ignore[attr-defined]
-        expected = {(s["kind"], s["start"], s["end"]) for s in case["spans"]}  # type: ignore[attr-defined,index]
-        predicted = {(m.kind, m.start, m.end) for m in find_pii(text, known_names=names)}
+        expected = {(s["kind"], s["start"], s["end"]) for s in case["spans"]}
+        predicted = {(m.kind, m.start, m.end) for m in find_pii(case["text"], known_names=case.get("names", []))}
         tp += len(expected & predicted)
         fp += len(predicted - expected)
         fn += len(expected - predicted)

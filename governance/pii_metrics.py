@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from governance.pii import PiiMatch, find_pii
+from governance.pii import LabelledCase, PiiMatch, find_pii
 
 Detector = Callable[..., Sequence[PiiMatch]]
 
@@ -95,7 +95,7 @@ def _covered(text: str, start: int, end: int, found: Iterable[PiiMatch]) -> bool
     return all(hidden[i] or not text[start + i].isalnum() for i in range(end - start))
 
 
-def pii_report(cases: Iterable[dict[str, object]], *, detector: Detector = find_pii) -> PiiReport:
+def pii_report(cases: Iterable[LabelledCase], *, detector: Detector = find_pii) -> PiiReport:
     """Score ``detector`` (``find_pii`` by default) on labelled ``cases``, by kind."""
     report = PiiReport()
 
@@ -103,10 +103,9 @@ def pii_report(cases: Iterable[dict[str, object]], *, detector: Detector = find_
         return report.by_kind.setdefault(kind, KindScore())
 
     for case in cases:
-        text = str(case["text"])
-        names = [str(name) for name in case.get("names", [])]  # type: ignore[attr-defined]
-        labelled = [(str(s["kind"]), int(s["start"]), int(s["end"])) for s in case["spans"]]  # type: ignore[attr-defined,index]
-        found = list(detector(text, known_names=names))
+        text = case["text"]
+        labelled = [(s["kind"], s["start"], s["end"]) for s in case["spans"]]
+        found = list(detector(text, known_names=case.get("names", [])))
         for kind, start, end in labelled:
             s = score(kind)
             s.labelled += 1

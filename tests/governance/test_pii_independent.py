@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from governance.pii import find_pii, pseudonymise, pseudonymise_all
+from governance.pii import LabelledCase, find_pii, pseudonymise, pseudonymise_all
 from governance.pii_metrics import pii_report
 
 HERE = Path(__file__).parent
@@ -29,7 +29,7 @@ SETS = [
 ]
 
 
-def _cases(name: str) -> list[dict[str, object]]:
+def _cases(name: str) -> list[LabelledCase]:
     return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines()]
 
 
