@@ -1,5 +1,6 @@
 """The translation catalogues (locale/): valid for msgfmt, the Spanish one complete, and the committed .mo
-files compiled from their .po (installs need no gettext). Update them as docs/development.md says."""
+files compiled from their .po (installs need no gettext). Update them as locale/es/LC_MESSAGES/django.po's
+header says (makemessages, translate, compilemessages)."""
 
 from __future__ import annotations
 
