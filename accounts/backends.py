@@ -39,7 +39,7 @@ class SsoBackend(OIDCAuthenticationBackend):
     def get_settings(attr: str, *args: Any) -> Any:
         return library_setting(attr, *args)
 
-    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:  # type: ignore[override]
+    def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
         if not settings.OIDC_ENABLED or request is None:
             return None
         if "nonce" not in kwargs or "username" in kwargs or "password" in kwargs:
@@ -52,7 +52,8 @@ class SsoBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_CLIENT_SECRET = settings.OIDC_CLIENT_SECRET
         self.OIDC_RP_SIGN_ALGO = settings.OIDC_SIGN_ALGORITHM
         self.OIDC_RP_IDP_SIGN_KEY = None
-        return super().authenticate(request, **kwargs)  # type: ignore[no-any-return]
+        user: User | None = super().authenticate(request, **kwargs)  # mozilla-django-oidc is untyped
+        return user
 
     def verify_token(self, token: str, **kwargs: Any) -> dict[str, Any]:
         payload: dict[str, Any] = super().verify_token(token, **kwargs)
@@ -98,7 +99,7 @@ class SsoBackend(OIDCAuthenticationBackend):
             logger.warning("sso: sign-in refused: %s", refusal)
             return None
 
-    def get_user(self, user_id: int) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: int) -> User | None:
         # The library's get_user skips Django's is_active check: a disabled user's session must end.
         user = User.objects.filter(pk=user_id).first()
         if user is None or not self.user_can_authenticate(user):
@@ -111,7 +112,7 @@ class LocalLoginBackend(ModelBackend):
     (break-glass); nobody when ``LOCAL_LOGIN_ENABLED`` is off. Sessions it opened end at the next request
     once the person may no longer sign in this way."""
 
-    def authenticate(  # type: ignore[override]
+    def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> User | None:
         if not settings.LOCAL_LOGIN_ENABLED:
@@ -121,7 +122,7 @@ class LocalLoginBackend(ModelBackend):
             return None
         return user
 
-    def get_user(self, user_id: int) -> User | None:  # type: ignore[override]
+    def get_user(self, user_id: int) -> User | None:
         user = super().get_user(user_id)
         if not isinstance(user, User) or not may_sign_in_locally(user):
             return None

@@ -140,7 +140,8 @@ class DocumentProgressConsumer(AsyncJsonWebsocketConsumer):
             watcher = _watcher(self.scope)
             return watcher is not None and watcher.has_perm(topic.permission)
 
-        return await database_sync_to_async(allowed)()
+        watches: bool = await database_sync_to_async(allowed)()  # channels is untyped
+        return watches
 
     def _topic_labelled(self, topic: ProgressTopic, event: Any) -> Any:
         with translation.override(self.language):

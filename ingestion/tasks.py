@@ -21,7 +21,7 @@ RETRY_MAX_SECONDS = 600
 
 def retry_countdown(retries: int) -> float:
     """Exponential backoff with jitter: ~10 s, 20 s, 40 s ... capped at 10 minutes."""
-    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2**retries) * random.uniform(0.8, 1.2)
+    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2.0**retries) * random.uniform(0.8, 1.2)
 
 
 # acks_late + reject_on_worker_lost: a task whose worker dies is delivered again, where the broker can;

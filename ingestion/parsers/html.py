@@ -33,7 +33,8 @@ def _html_hidden(element: Any) -> bool:
 
 
 def _parse_html(html: str) -> ParsedDocument:
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    from bs4 import BeautifulSoup, Comment, Tag
+    from bs4.element import NavigableString
 
     soup = BeautifulSoup(html, "lxml")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
