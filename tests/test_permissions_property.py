@@ -108,10 +108,10 @@ class OnceEmbedder:
 
     @property
     def max_tokens(self) -> int:  # the chunker's token counter: the real model's
-        return int(self.real.max_tokens)  # type: ignore[attr-defined]
+        return int(self.real.max_tokens)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        return list(self.real.count_tokens(texts))  # type: ignore[attr-defined]
+        return list(self.real.count_tokens(texts))
 
 
 @pytest.fixture(scope="module")

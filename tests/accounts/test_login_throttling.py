@@ -27,7 +27,7 @@ def sign_in(username: str, password: str, address: str = "10.0.0.1", language: s
 
 
 def signed_in(response) -> bool:
-    return response.status_code == 302 and response.wsgi_request.user.is_authenticated
+    return bool(response.status_code == 302 and response.wsgi_request.user.is_authenticated)
 
 
 def pass_the_lockout_time() -> None:

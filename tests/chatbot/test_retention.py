@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from accounts.models import User
 from chatbot.models import Conversation, Message
 from chatbot.retention import retention_apply
 from chatbot.services import question_record
@@ -19,7 +20,7 @@ from governance.models import AuditEvent
 pytestmark = pytest.mark.django_db
 
 
-def _conversation(user, question: str, *, age_days: int) -> Conversation:  # type: ignore[no-untyped-def]
+def _conversation(user: User, question: str, *, age_days: int) -> Conversation:
     conversation, _ = question_record(user=user, conversation_id=None, question=question)
     Conversation.objects.filter(pk=conversation.pk).update(updated_at=timezone.now() - timedelta(days=age_days))
     return conversation

@@ -29,7 +29,7 @@ async def opens(user, *, host: str, origin: str | None, **extra: str) -> bool:
     communicator = WebsocketCommunicator(application, "/ws/chat/", headers=headers)
     connected, _ = await communicator.connect()
     await communicator.disconnect()
-    return connected
+    return bool(connected)
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import re
 import pytest
 from django.conf import settings
 from django.test import override_settings
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from accounts.models import User
 from chatbot.models import Conversation, Feedback, Message
@@ -51,7 +51,7 @@ class ChatTrustBrowserTests(chat_browser.ChatBrowserTests):
         page.fill("#question", question)
         page.press("#question", "Enter")
 
-    def last_answer(self, page: Page, count: int = 1):  # type: ignore[no-untyped-def]
+    def last_answer(self, page: Page, count: int = 1) -> Locator:
         answers = page.locator("article.message.assistant")
         expect(answers).to_have_count(count)
         return answers.nth(count - 1)

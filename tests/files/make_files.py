@@ -161,7 +161,7 @@ def zip_bomb_docx() -> None:
 def encrypted_pdf() -> None:
     writer = PdfWriter(clone_from=PdfReader(HERE / "policy-tables.pdf"))
     writer.encrypt(user_password="secreto", owner_password="secreto-owner", algorithm="RC4-128")
-    writer._ID = None  # type: ignore[attr-defined]
+    writer._ID = None
     with (HERE / "encrypted.pdf").open("wb") as out:
         writer.write(out)
 

@@ -53,7 +53,7 @@ def use() -> USEEmbedder:
 
 @pytest.fixture(params=["minilm", "use"])
 def embedder(request: pytest.FixtureRequest) -> _QueuedEncoder:
-    model = request.getfixturevalue(request.param)
+    model: _QueuedEncoder = request.getfixturevalue(request.param)
     model._queue.clear()
     return model
 

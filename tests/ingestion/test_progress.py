@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -45,7 +46,7 @@ async def connect(user) -> tuple[bool, WebsocketCommunicator]:
     return connected, communicator
 
 
-async def collect(communicator: WebsocketCommunicator, document_id: int) -> list[dict]:
+async def collect(communicator: WebsocketCommunicator, document_id: int) -> list[dict[str, Any]]:
     events = []
     while True:
         event = await communicator.receive_json_from(timeout=120)

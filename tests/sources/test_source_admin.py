@@ -63,7 +63,7 @@ def test_sync_now_queues_a_sync(source: Source, dana: User, django_capture_on_co
         response = client.post("/admin/sources/source/", {"action": "sync_now", "_selected_action": [source.pk]})
 
     assert response.status_code == 302
-    queued = [c for c in callbacks if getattr(c, "func", None) == sync_source.delay]  # type: ignore[attr-defined]
+    queued = [c for c in callbacks if getattr(c, "func", None) == sync_source.delay]
     assert [c.args for c in queued] == [(source.pk,)]
     source.refresh_from_db()
     assert source.status == Source.Status.QUEUED

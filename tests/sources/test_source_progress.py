@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -41,7 +42,7 @@ async def connect(user: User, language: str) -> WebsocketCommunicator:
     return communicator
 
 
-async def until_settled(communicator: WebsocketCommunicator, source_id: int) -> list[dict]:
+async def until_settled(communicator: WebsocketCommunicator, source_id: int) -> list[dict[str, Any]]:
     events = []
     while True:
         event = await communicator.receive_json_from(timeout=60)
