@@ -42,8 +42,11 @@ install-llama-server: $(LLAMA_STAMP)
 system-packages:
 	bash scripts/system-packages.sh
 
+# reindex --model-changed: a data folder indexed with another embedding model (all-MiniLM-L6-v2 was the
+# default before issue 14) is re-embedded before serving; its vectors cannot be compared with the new ones.
 run: install
 	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py reindex --model-changed
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py prepare_models
 	$(BIN)/python scripts/run_local.py

@@ -52,14 +52,23 @@ def documents_load_paths(
     versions, files whose content is already indexed are skipped. Missing groups are created."""
     summary = LoadSummary()
     groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
-    queued: list[int] = []
-    for start in range(0, len(paths), settings.INGESTION_BATCH_DOCUMENTS):
-        # Registered a batch per transaction (one commit, not one per file), then indexed.
-        with transaction.atomic():
-            batch = _register_paths(
-                paths[start : start + settings.INGESTION_BATCH_DOCUMENTS], summary, groups, tags, owner, on_file
-            )
-        queued.extend(batch)
+    queued: set[int] = set()
+
+    def registered() -> Iterator[int]:
+        # A batch of files per transaction (one commit, not one per file), read by the pipeline when it
+        # needs the next batch, so registering overlaps the embedding of the batch before.
+        for start in range(0, len(paths), settings.INGESTION_BATCH_DOCUMENTS):
+            with transaction.atomic():
+                batch = _register_paths(
+                    paths[start : start + settings.INGESTION_BATCH_DOCUMENTS],
+                    summary,
+                    groups,
+                    tags,
+                    owner,
+                    on_file,
+                    queued,
+                )
+            yield from batch
 
     def settled(document: Document) -> None:
         if document.status == Document.Status.INDEXED:
@@ -69,7 +78,7 @@ def documents_load_paths(
         if on_file is not None:
             on_file(document.source or document.original_name)
 
-    documents_ingest(document_ids=queued, errors="fail", on_document=settled)
+    documents_ingest(document_ids=registered(), errors="fail", on_document=settled)
     return summary
 
 
@@ -80,7 +89,12 @@ def _register_paths(
     tags: Sequence[str],
     owner: User | None,
     on_file: Callable[[str], None] | None,
+    load: set[int],
 ) -> list[int]:
+    """Register the files and return the documents to index. ``load`` (updated here) holds every document
+    this load has queued: an earlier file of the same load may already be indexed by the time a later one
+    is registered, and must count as not yet indexed, as when the whole load was registered first, so the
+    result never depends on how far the pipeline got."""
     queued: list[int] = []
     for path in paths:
         source = str(path.resolve())
@@ -91,10 +105,12 @@ def _register_paths(
             continue
         checksum = file_checksum(path)
         existing = Document.objects.filter(source=source).order_by("pk").first()
-        indexed = Document.objects.filter(checksum=checksum, status=Document.Status.INDEXED)
-        if (existing is None and indexed.exists()) or (
-            existing is not None and indexed.filter(pk=existing.pk).exists()
-        ):
+        indexed = (
+            set(Document.objects.filter(checksum=checksum, status=Document.Status.INDEXED).values_list("pk", flat=True))
+            - load
+        )
+        again = existing is not None and existing.pk in load  # the same file named twice in this load
+        if again or (existing is None and indexed) or (existing is not None and existing.pk in indexed):
             summary.unchanged.append(path)
             if on_file is not None:
                 on_file(source)
@@ -103,6 +119,7 @@ def _register_paths(
             document_new_version(document=existing, path=path, queue=False)
             documents_mark_queued(Document.objects.filter(pk=existing.pk))
             queued.append(existing.pk)
+            load.add(existing.pk)
         else:
             document = document_register(
                 path=path,
@@ -115,20 +132,25 @@ def _register_paths(
                 queue=False,
             )
             queued.append(document.pk)
+            load.add(document.pk)
     return queued
 
 
 def documents_reindex(
-    *, everything: bool, on_document: Callable[[Document], None] | None = None
+    *, everything: bool, model_changed: bool = False, on_document: Callable[[Document], None] | None = None
 ) -> tuple[list[int], list[Document]]:
     """Rebuild the index from the stored originals: every document (``everything``, after the index was
-    cleared), or those not indexed with the current embedding model (after a model change) or failed."""
+    cleared), or those not indexed with the current embedding model (after a model change) or failed;
+    ``model_changed``: only indexed documents whose vectors another embedding model made (what ``make run``
+    does before serving, so that a question's vector is never compared with another model's)."""
     if everything:
         get_search_backend().clear()
         targets = Document.objects.all()
     else:
         current = get_embedder().name[-300:]
-        targets = Document.objects.filter(~Q(embedding_model=current) | ~Q(status=Document.Status.INDEXED))
+        indexed = Q(status=Document.Status.INDEXED)
+        stale = ~Q(embedding_model=current) & indexed if model_changed else ~Q(embedding_model=current) | ~indexed
+        targets = Document.objects.filter(stale)
     ids = list(targets.order_by("pk").values_list("pk", flat=True))
     documents_mark_queued(Document.objects.filter(pk__in=ids))
     return ids, documents_ingest(document_ids=ids, errors="fail", on_document=on_document)

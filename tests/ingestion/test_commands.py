@@ -112,3 +112,65 @@ def test_reindex_queues_each_document_at_0_percent(search_index, tmp_path, setti
 
     documents_reindex(everything=True, on_document=settled)
     assert seen == [("pending", "queued", 0, "", True)]
+
+
+def test_a_data_folder_indexed_with_the_old_default_is_re_embedded_before_serving(search_index, tmp_path, monkeypatch):
+    """Issue 14 changed the default model: a folder someone indexed with all-MiniLM-L6-v2 (384 dimensions)
+    holds vectors a multilingual question (512) cannot be compared with. ``make run`` reindexes such
+    documents before serving (``reindex --model-changed``); a failed document is left for ``reindex``."""
+    from config.settings import ENGLISH_EMBEDDING_MODEL, _embedding_model
+    from ingestion import pipeline
+    from ingestion.embed import embedder_load
+
+    current = get_embedder()
+    old = embedder_load(_embedding_model(ENGLISH_EMBEDDING_MODEL))
+    assert old.name != current.name and old.dimension != current.dimension
+    shutil.copy(TEST_FILES / "notes.txt", tmp_path / "notes.txt")
+    shutil.copy(TEST_FILES / "encrypted.pdf", tmp_path / "encrypted.pdf")
+    with monkeypatch.context() as patch:
+        patch.setattr(pipeline, "get_embedder", lambda: old)  # the folder as the old default left it
+        run("ingest", str(tmp_path))
+    notes = Document.objects.get(original_name="notes.txt")
+    assert (notes.status, notes.embedding_model) == (Document.Status.INDEXED, old.name[-300:])
+    assert Document.objects.get(original_name="encrypted.pdf").status == Document.Status.FAILED
+
+    makefile = (TEST_FILES.parents[1] / "Makefile").read_text(encoding="utf-8")
+    run_target = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert run_target.index("reindex --model-changed") < run_target.index("load_demo")
+    assert run("reindex", "--model-changed").splitlines()[0] == "reindexed 1 of 1, failed 0"
+    assert run("reindex", "--model-changed").splitlines()[0] == "reindexed 0 of 0, failed 0"
+    notes.refresh_from_db()
+    assert notes.embedding_model == current.name[-300:]
+    query = "¿A qué hora abre la oficina?"
+    hits = search_index.search(query, current.embed([query])[0], principals=frozenset({PUBLIC}), k=5, mode="dense")
+    assert [hit.document_id for hit in hits][:1] == [notes.pk] and hits[0].score > 0.2
+    assert Document.objects.get(original_name="encrypted.pdf").status == Document.Status.FAILED
+
+
+def test_a_load_registers_each_batch_as_the_pipeline_reaches_it_with_the_same_result(
+    search_index, tmp_path, settings, monkeypatch
+):
+    """Registering overlaps the embedding of the batch before; a file whose content an earlier file of the same
+    load indexed meanwhile is indexed all the same (as when the whole load was registered first), and a file
+    named twice in one load is indexed once."""
+    from ingestion import pipeline
+
+    settings.INGESTION_BATCH_DOCUMENTS = 1
+    first, middle, copy = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
+    shutil.copy(TEST_FILES / "notes.txt", first)
+    middle.write_text("Otra nota\n\n1. Horario\nAbre a las 9:00.\n", encoding="utf-8")
+    shutil.copy(TEST_FILES / "notes.txt", copy)  # same content as a.txt, indexed by the time c.txt is read
+    real_claim = pipeline._claim
+    registered_at_claim: list[int] = []
+
+    def claim(document_ids):
+        registered_at_claim.append(Document.objects.count())
+        return real_claim(document_ids)
+
+    monkeypatch.setattr(pipeline, "_claim", claim)
+    summary = documents_load_paths(paths=[first, middle, copy, first], owner=None)
+    assert registered_at_claim == [1, 2, 3]  # not [3, 3, 3]: each batch registered when it is needed
+    assert sorted(document.original_name for document in summary.indexed) == ["a.txt", "b.txt", "c.txt"]
+    assert summary.unchanged == [first] and summary.failed == []
+    assert set(Document.objects.values_list("status", flat=True)) == {Document.Status.INDEXED}
+    assert Document.objects.get(original_name="a.txt").attempts == 1

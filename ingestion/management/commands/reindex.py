@@ -17,10 +17,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--all", action="store_true", help="Clear the index and rebuild every document.")
+        parser.add_argument(
+            "--model-changed",
+            action="store_true",
+            help="Only indexed documents embedded with another model than EMBEDDING_MODEL (failed ones stay).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         bar = tqdm(unit="doc", file=self.stderr)
-        ids, documents = documents_reindex(everything=options["all"], on_document=lambda _: bar.update(1))
+        ids, documents = documents_reindex(
+            everything=options["all"], model_changed=options["model_changed"], on_document=lambda _: bar.update(1)
+        )
         bar.close()
         failed = [document for document in documents if document.status != Document.Status.INDEXED]
         self.stdout.write(f"reindexed {len(documents) - len(failed)} of {len(ids)}, failed {len(failed)}")
