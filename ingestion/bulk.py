@@ -52,23 +52,14 @@ def documents_load_paths(
     versions, files whose content is already indexed are skipped. Missing groups are created."""
     summary = LoadSummary()
     groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
-    queued: set[int] = set()
-
-    def registered() -> Iterator[int]:
-        # A batch of files per transaction (one commit, not one per file), read by the pipeline when it
-        # needs the next batch, so registering overlaps the embedding of the batch before.
-        for start in range(0, len(paths), settings.INGESTION_BATCH_DOCUMENTS):
-            with transaction.atomic():
-                batch = _register_paths(
-                    paths[start : start + settings.INGESTION_BATCH_DOCUMENTS],
-                    summary,
-                    groups,
-                    tags,
-                    owner,
-                    on_file,
-                    queued,
-                )
-            yield from batch
+    queued: list[int] = []
+    for start in range(0, len(paths), settings.INGESTION_BATCH_DOCUMENTS):
+        # Registered a batch per transaction (one commit, not one per file), then indexed.
+        with transaction.atomic():
+            batch = _register_paths(
+                paths[start : start + settings.INGESTION_BATCH_DOCUMENTS], summary, groups, tags, owner, on_file
+            )
+        queued.extend(batch)
 
     def settled(document: Document) -> None:
         if document.status == Document.Status.INDEXED:
@@ -78,7 +69,7 @@ def documents_load_paths(
         if on_file is not None:
             on_file(document.source or document.original_name)
 
-    documents_ingest(document_ids=registered(), errors="fail", on_document=settled)
+    documents_ingest(document_ids=queued, errors="fail", on_document=settled)
     return summary
 
 
@@ -89,12 +80,7 @@ def _register_paths(
     tags: Sequence[str],
     owner: User | None,
     on_file: Callable[[str], None] | None,
-    load: set[int],
 ) -> list[int]:
-    """Register the files and return the documents to index. ``load`` (updated here) holds every document
-    this load has queued: an earlier file of the same load may already be indexed by the time a later one
-    is registered, and must count as not yet indexed, as when the whole load was registered first, so the
-    result never depends on how far the pipeline got."""
     queued: list[int] = []
     for path in paths:
         source = str(path.resolve())
@@ -105,12 +91,10 @@ def _register_paths(
             continue
         checksum = file_checksum(path)
         existing = Document.objects.filter(source=source).order_by("pk").first()
-        indexed = (
-            set(Document.objects.filter(checksum=checksum, status=Document.Status.INDEXED).values_list("pk", flat=True))
-            - load
-        )
-        again = existing is not None and existing.pk in load  # the same file named twice in this load
-        if again or (existing is None and indexed) or (existing is not None and existing.pk in indexed):
+        indexed = Document.objects.filter(checksum=checksum, status=Document.Status.INDEXED)
+        if (existing is None and indexed.exists()) or (
+            existing is not None and indexed.filter(pk=existing.pk).exists()
+        ):
             summary.unchanged.append(path)
             if on_file is not None:
                 on_file(source)
@@ -119,7 +103,6 @@ def _register_paths(
             document_new_version(document=existing, path=path, queue=False)
             documents_mark_queued(Document.objects.filter(pk=existing.pk))
             queued.append(existing.pk)
-            load.add(existing.pk)
         else:
             document = document_register(
                 path=path,
@@ -132,7 +115,6 @@ def _register_paths(
                 queue=False,
             )
             queued.append(document.pk)
-            load.add(document.pk)
     return queued
 
 

@@ -146,31 +146,3 @@ def test_a_data_folder_indexed_with_the_old_default_is_re_embedded_before_servin
     assert [hit.document_id for hit in hits][:1] == [notes.pk] and hits[0].score > 0.2
     assert Document.objects.get(original_name="encrypted.pdf").status == Document.Status.FAILED
 
-
-def test_a_load_registers_each_batch_as_the_pipeline_reaches_it_with_the_same_result(
-    search_index, tmp_path, settings, monkeypatch
-):
-    """Registering overlaps the embedding of the batch before; a file whose content an earlier file of the same
-    load indexed meanwhile is indexed all the same (as when the whole load was registered first), and a file
-    named twice in one load is indexed once."""
-    from ingestion import pipeline
-
-    settings.INGESTION_BATCH_DOCUMENTS = 1
-    first, middle, copy = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "c.txt"
-    shutil.copy(TEST_FILES / "notes.txt", first)
-    middle.write_text("Otra nota\n\n1. Horario\nAbre a las 9:00.\n", encoding="utf-8")
-    shutil.copy(TEST_FILES / "notes.txt", copy)  # same content as a.txt, indexed by the time c.txt is read
-    real_claim = pipeline._claim
-    registered_at_claim: list[int] = []
-
-    def claim(document_ids):
-        registered_at_claim.append(Document.objects.count())
-        return real_claim(document_ids)
-
-    monkeypatch.setattr(pipeline, "_claim", claim)
-    summary = documents_load_paths(paths=[first, middle, copy, first], owner=None)
-    assert registered_at_claim == [1, 2, 3]  # not [3, 3, 3]: each batch registered when it is needed
-    assert sorted(document.original_name for document in summary.indexed) == ["a.txt", "b.txt", "c.txt"]
-    assert summary.unchanged == [first] and summary.failed == []
-    assert set(Document.objects.values_list("status", flat=True)) == {Document.Status.INDEXED}
-    assert Document.objects.get(original_name="a.txt").attempts == 1
