@@ -50,8 +50,10 @@ def wait_for(condition, *, what: str, timeout: float) -> None:
 
 def long_policy(directory: Path) -> Path:
     path = directory / "manual-largo.md"
+    # Over 50 chunks with either model, so the kill lands mid-document (24 sections made over 50 with MiniLM's
+    # WordPiece count, but 48 with the multilingual default's SentencePiece count: two a section).
     sentence = "La norma {n}.{i} de la empresa regula el trabajo diario."
-    sections = [f"## {n}. Apartado\n\n" + " ".join(sentence.format(n=n, i=i) for i in range(30)) for n in range(1, 25)]
+    sections = [f"## {n}. Apartado\n\n" + " ".join(sentence.format(n=n, i=i) for i in range(30)) for n in range(1, 31)]
     path.write_text("# Manual largo\n\n" + "\n\n".join(sections), encoding="utf-8")
     return path
 
