@@ -24,6 +24,12 @@ PUBLIC = frozenset({"public"})
 def build_index(path: Path, documents: list[tuple[str, ParsedDocument]], *, reindex: bool) -> EmbeddedSearchBackend:
     vectors_path = path.with_suffix(".vectors.npz")
     path.parent.mkdir(parents=True, exist_ok=True)
+    model = get_embedder().name
+    if vectors_path.exists():
+        with np.load(vectors_path) as kept:
+            # An index another embedding model built (MiniLM was the default before issue 14) is rebuilt: its
+            # vectors cannot be compared with this model's questions.
+            reindex = reindex or ("model" not in kept.files or str(kept["model"]) != model)
     if reindex:
         for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), vectors_path):
             stale.unlink(missing_ok=True)
@@ -38,14 +44,14 @@ def build_index(path: Path, documents: list[tuple[str, ParsedDocument]], *, rein
             backend.upsert(document_id, prepared.indexed)
             ids.extend(chunk.chunk_id for chunk in prepared.indexed)
             vectors.extend(chunk.vector for chunk in prepared.indexed)
-        np.savez(vectors_path, ids=np.array(ids), vectors=np.vstack(vectors))
+        np.savez(vectors_path, ids=np.array(ids), vectors=np.vstack(vectors), model=np.array(model))
         print(
             f"indexed {len(documents)} documents ({len(ids)} chunks) into {path.name} in "
             f"{time.monotonic() - started:.0f} s",
             flush=True,
         )
     stored = np.load(vectors_path)
-    remember_passage_vectors(get_embedder().name, [str(i) for i in stored["ids"]], stored["vectors"])
+    remember_passage_vectors(model, [str(i) for i in stored["ids"]], stored["vectors"])
     return backend
 
 
