@@ -4,9 +4,11 @@ it, in batches, with every change of a document's state written by one of the na
 Correctness rules the pipeline keeps (tests in tests/ingestion/test_lifecycle.py and friends):
 - A run *claims* a document with a lease (one UPDATE: pending, or processing with a stale heartbeat), so
   two workers never index the same version twice, and a duplicate or redelivered task is a no-op.
-- Parsing and embedding happen outside transactions; the write is one transaction that first re-checks
-  the lease. Re-queueing (a new version, "Index again") or deleting clears the lease, so a run that lost
-  its document to a newer one throws its result away instead of writing stale chunks.
+- Parsing and embedding happen outside transactions; a batch's write is one transaction in which each
+  document first re-checks its lease, its chunks and its ``indexed`` state commit together, and the index
+  is written last (one index write per batch). Re-queueing (a new version, "Index again") or deleting
+  clears the lease, so a run that lost its document to a newer one throws its result away instead of
+  writing stale chunks.
 - The search backend replaces a document's chunks in one step (``SearchBackend.upsert``), so a search
   sees the old version or the new one, never both or neither; deletion takes the row lock first.
 - Failures a person can act on end as ``failed`` with the reason; the original is always kept.
@@ -45,7 +47,7 @@ from ingestion.prepare import (
     prepare_vectors,
 )
 from ingestion.progress import progress_publish, progress_report, progress_started
-from ingestion.search import get_search_backend
+from ingestion.search import IndexedChunk, get_search_backend
 
 logger = logging.getLogger(__name__)
 
@@ -225,42 +227,52 @@ def _parse(run: _Run) -> ParsedDocument:
     return parsed
 
 
-def _write(run: _Run, prepared: PreparedDocument, embedder: Embedder) -> bool:
-    """Replace the document's chunks in the database and the index in one step; False when the run lost
-    its lease (a newer version was queued, or the document was deleted) and wrote nothing."""
+def _write(run: _Run, prepared: PreparedDocument, embedder: Embedder) -> list[IndexedChunk] | None:
+    """Replace the document's chunks in the database and mark it indexed, inside the caller's transaction
+    (``_write_batch``), which then writes the returned chunks to the index; None when the run lost its lease
+    (a newer version was queued, or the document was deleted) and wrote nothing."""
     document = run.document
+    # Written first, so the transaction holds the row (and, on SQLite, the database) from here on.
+    if not documents_renew_lease(Document.objects.filter(pk=document.pk, lease=run.lease)):
+        logger.info("document %s changed while it was processed; result discarded", document.pk)
+        return None
+    # The principals as they are now, not as they were when the run started: an access change saved
+    # meanwhile (``document_update``) has already re-stamped the old chunks and must hold for the new.
+    principals = document_principals(Document.objects.get(pk=document.pk))
+    indexed = [replace(chunk, principals=principals) for chunk in prepared.indexed]
+    Chunk.objects.filter(document_id=document.pk).delete()
+    Chunk.objects.bulk_create(
+        Chunk(
+            document_id=document.pk,
+            chunk_id=chunk.chunk_id,
+            ordinal=chunk.ordinal,
+            text=chunk.text,
+            section=chunk.section,
+            page_start=chunk.page_start,
+            page_end=chunk.page_end,
+        )
+        for chunk in prepared.chunks
+    )
+    documents_mark_indexed(
+        Document.objects.filter(pk=document.pk),
+        title=document.title,
+        language=prepared.language,
+        chunk_count=len(prepared.chunks),
+        embedding_model=embedder.name,
+    )
+    return indexed
+
+
+def _write_batch(runs: Sequence[_Run], prepared: Sequence[PreparedDocument], embedder: Embedder) -> None:
+    """Write a batch's documents in one database transaction and one index write: each document's chunks
+    and its ``indexed`` state commit together, as before, and the batch costs two commits instead of two
+    per document (each a synced write on SQLite). The index is written last, inside the database
+    transaction: if it fails, every row of the batch rolls back and its documents are given back."""
     with transaction.atomic():
-        # Written first, so this transaction holds the row (and, on SQLite, the database) from here on.
-        if not documents_renew_lease(Document.objects.filter(pk=document.pk, lease=run.lease)):
-            logger.info("document %s changed while it was processed; result discarded", document.pk)
-            return False
-        # The principals as they are now, not as they were when the run started: an access change saved
-        # meanwhile (``document_update``) has already re-stamped the old chunks and must hold for the new.
-        principals = document_principals(Document.objects.get(pk=document.pk))
-        indexed = [replace(chunk, principals=principals) for chunk in prepared.indexed]
-        Chunk.objects.filter(document_id=document.pk).delete()
-        Chunk.objects.bulk_create(
-            Chunk(
-                document_id=document.pk,
-                chunk_id=chunk.chunk_id,
-                ordinal=chunk.ordinal,
-                text=chunk.text,
-                section=chunk.section,
-                page_start=chunk.page_start,
-                page_end=chunk.page_end,
-            )
-            for chunk in prepared.chunks
-        )
-        # Inside the database transaction: if the index write fails, the stored chunks roll back.
-        get_search_backend().upsert(document.pk, indexed)
-        documents_mark_indexed(
-            Document.objects.filter(pk=document.pk),
-            title=document.title,
-            language=prepared.language,
-            chunk_count=len(prepared.chunks),
-            embedding_model=embedder.name,
-        )
-    return True
+        written = [(run.document.pk, _write(run, ready, embedder)) for run, ready in zip(runs, prepared, strict=True)]
+        indexed = [(pk, chunks) for pk, chunks in written if chunks is not None]
+        if indexed:  # every run may have lost its lease
+            get_search_backend().upsert_many(indexed)
 
 
 # -- batches ----------------------------------------------------------------------------------------
@@ -387,8 +399,7 @@ def _finish(batch: _Batch, embedder: Embedder) -> None:
             progress_report(batch.live, stage=Document.Stage.EMBEDDING, percent=done * 100, detail=f"{done:.0%}")
     live = batch.live
     progress_report(live, stage=Document.Stage.INDEXING, percent=0, force=True)
-    for run, ready in zip(batch.runs, prepare_assemble(batch.inputs, batch.chunked, vectors), strict=True):
-        _write(run, ready, embedder)
+    _write_batch(batch.runs, prepare_assemble(batch.inputs, batch.chunked, vectors), embedder)
     batch.runs = []  # written: nothing left to give back
     progress_publish(live)
 

