@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -17,7 +18,7 @@ from ingestion.embed import get_embedder
 from ingestion.models import Document
 from ingestion.parsers import is_supported
 from ingestion.pipeline import documents_ingest, documents_mark_queued
-from ingestion.search import get_search_backend
+from ingestion.search import FixedDimensionBackend, get_search_backend
 from ingestion.services import document_new_version, document_register, file_checksum
 
 
@@ -118,19 +119,44 @@ def _register_paths(
     return queued
 
 
+ReindexAction = Literal["replace", "rebuild"]
+
+
+def reindex_action(*, index_dimension: int | None, model_dimension: int) -> ReindexAction:
+    """``rebuild`` when the index is fixed to another vector width than the configured model's (an
+    Elasticsearch mapping made for the previous model: the new vectors cannot be written there), else
+    ``replace`` (each document replaced in place, as the embedded index always can)."""
+    if index_dimension is not None and index_dimension != model_dimension:
+        return "rebuild"
+    return "replace"
+
+
 def documents_reindex(
     *, everything: bool, model_changed: bool = False, on_document: Callable[[Document], None] | None = None
 ) -> tuple[list[int], list[Document]]:
     """Rebuild the index from the stored originals: every document (``everything``, after the index was
     cleared), or those not indexed with the current embedding model (after a model change) or failed;
     ``model_changed``: only indexed documents whose vectors another embedding model made (what ``make run``
-    does before serving, so that a question's vector is never compared with another model's)."""
+    and docker-compose's ``reindex`` service do before serving, so that a question's vector is never
+    compared with another model's).
+
+    An index fixed to another vector width (Elasticsearch after a model of another dimension) is first
+    replaced, through ``rebuild``, by an empty one made for the model's width, behind the same alias in one
+    step; every indexed document is then embedded into it (the old index could take none of them)."""
+    backend = get_search_backend()
+    embedder = get_embedder()
+    current = embedder.name[-300:]
+    indexed = Q(status=Document.Status.INDEXED)
     if everything:
-        get_search_backend().clear()
+        backend.clear()
         targets = Document.objects.all()
+    elif (
+        isinstance(backend, FixedDimensionBackend)
+        and reindex_action(index_dimension=backend.vector_dimension(), model_dimension=embedder.dimension) == "rebuild"
+    ):
+        backend.rebuild(())
+        targets = Document.objects.filter(indexed if model_changed else Q())
     else:
-        current = get_embedder().name[-300:]
-        indexed = Q(status=Document.Status.INDEXED)
         stale = ~Q(embedding_model=current) & indexed if model_changed else ~Q(embedding_model=current) | ~indexed
         targets = Document.objects.filter(stale)
     ids = list(targets.order_by("pk").values_list("pk", flat=True))

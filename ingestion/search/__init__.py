@@ -5,9 +5,9 @@ from functools import cache
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from ingestion.search.base import IndexedChunk, SearchBackend, SearchHit
+from ingestion.search.base import FixedDimensionBackend, IndexedChunk, SearchBackend, SearchHit
 
-__all__ = ["IndexedChunk", "SearchBackend", "SearchHit", "get_search_backend"]
+__all__ = ["FixedDimensionBackend", "IndexedChunk", "SearchBackend", "SearchHit", "get_search_backend"]
 
 
 @cache

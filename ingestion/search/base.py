@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -82,3 +82,17 @@ class SearchBackend(Protocol):
     def clear(self) -> None:
         """Remove every chunk (used by reindexing and tests)."""
         ...
+
+
+@runtime_checkable
+class FixedDimensionBackend(Protocol):
+    """A backend whose index holds vectors of one width, fixed when the index is created (Elasticsearch:
+    the ``dense_vector`` mapping). A model of another width cannot write there: ``rebuild`` fills a new
+    index made for the configured model's width and puts it in the old one's place in one step. (The
+    embedded index stores any width per row, so it has neither method.)"""
+
+    def vector_dimension(self) -> int | None:
+        """The width of the vectors the live index takes, or None where it has no fixed width yet."""
+        ...
+
+    def rebuild(self, documents: Iterable[tuple[int, Sequence[IndexedChunk]]]) -> str: ...

@@ -302,6 +302,17 @@ class ElasticsearchBackend:
             self.client.indices.delete(index=index, ignore_unavailable=True)
         return new_index
 
+    def vector_dimension(self) -> int | None:
+        """The ``dims`` of the newest index behind the alias (during a swap both are behind it): the width
+        its mapping was created with, which a template put later for another model does not change."""
+        live = self._live_indexes()
+        if not live:
+            return None
+        mappings = self.client.indices.get_mapping(index=live[-1])
+        vector = mappings[live[-1]]["mappings"].get("properties", {}).get("vector", {})
+        dims = vector.get("dims")
+        return int(dims) if dims is not None else None
+
     def drop(self) -> None:
         """Delete every index behind the alias and the template (throwaway indexes, tests)."""
         for index in self._live_indexes():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -132,3 +134,41 @@ def test_user_text_is_never_fts_syntax():
     query = fts_query('vacaciones" OR NEAR(a b) *', language="es", analyses=("es",))
     assert query == '{es_head es_body} : ("vacacion" OR "or" OR "near" OR "b")'
     assert fts_query("¿Qué es?", language="es") == ""
+
+
+@pytest.fixture
+def elasticsearch_client() -> Iterator[Any]:
+    url = os.environ.get("ELASTICSEARCH_URL")
+    if not url:
+        pytest.skip("ELASTICSEARCH_URL is not set: no Elasticsearch server runs on this machine")
+    from elasticsearch import Elasticsearch
+
+    yield Elasticsearch(url)
+
+
+def test_elasticsearch_index_made_for_another_width_is_rebuilt_behind_its_alias(elasticsearch_client: Any) -> None:
+    """After a model of another dimension (issue 14: 384 -> 512) the mapping still holds the old width;
+    ``reindex`` sees it and rebuilds into a new index of the new width, swapped in behind the alias."""
+    from ingestion.bulk import reindex_action
+    from ingestion.search.elastic import ElasticsearchBackend
+
+    alias = f"faro-contract-{uuid.uuid4().hex[:8]}"
+    width = get_embedder().dimension
+    old_chunks = make_chunks(1, ["Las vacaciones son 23 días laborables."])
+    old_chunks = [replace(chunk, vector=chunk.vector[: width // 2]) for chunk in old_chunks]  # the old model's
+    before = ElasticsearchBackend(elasticsearch_client, alias=alias, dimension=width // 2)
+    before.upsert(1, old_chunks)
+    [old_index] = before._live_indexes()
+
+    upgraded = ElasticsearchBackend(elasticsearch_client, alias=alias, dimension=width)  # the new release
+    try:
+        assert upgraded.vector_dimension() == width // 2, "the template changed, the live mapping did not"
+        assert reindex_action(index_dimension=upgraded.vector_dimension(), model_dimension=width) == "rebuild"
+        new_index = upgraded.rebuild([(1, make_chunks(1, ["Las vacaciones son 23 días laborables."]))])
+        assert upgraded._live_indexes() == [new_index] and new_index != old_index
+        assert not elasticsearch_client.indices.exists(index=old_index)
+        assert upgraded.vector_dimension() == width
+        hits = upgraded.search("vacaciones", get_embedder().embed(["vacaciones"])[0], principals=EVERYONE, k=5)
+        assert [hit.document_id for hit in hits] == [1]
+    finally:
+        upgraded.drop()
