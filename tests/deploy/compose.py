@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS_FILE = ROOT / "config" / "settings.py"
-APP_SERVICES = ("web", "worker", "trainer", "beat")
+APP_SERVICES = ("web", "worker", "trainer", "beat", "prepare")
 
 # $$ | ${NAME} | ${NAME:-default} ${NAME-default} ${NAME:?error} ${NAME?error} ${NAME:+alt} | $NAME
 _VARIABLE = re.compile(

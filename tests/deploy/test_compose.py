@@ -33,7 +33,7 @@ from tests.system_packages import CADDY_MISSING
 COMPOSE_SCHEMA = json.loads(
     files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").read_text(encoding="utf-8")
 )
-ONE_SHOTS = {"elasticsearch-certs", "elasticsearch-setup"}
+ONE_SHOTS = {"elasticsearch-certs", "elasticsearch-setup", "prepare"}
 # Started, not healthy: the app answers with quoted passages until TGI has loaded its model.
 STARTED_IS_ENOUGH = {"tgi"}
 
@@ -154,7 +154,7 @@ def test_every_service_has_a_health_check_or_is_a_one_shot():
     services = resolved()["services"]
     for name, service in services.items():
         if name in ONE_SHOTS:
-            assert "restart" not in service, f"one-shot {name} must not restart"
+            assert service.get("restart", "no") == "no", f"one-shot {name} must not restart"
             continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
         assert service.get("restart") == "unless-stopped", name
@@ -181,8 +181,24 @@ def test_every_dependency_waits_on_the_right_condition():
     assert roots == {"postgres", "redis", "elasticsearch-certs", "tgi"}
     for name in APP_SERVICES:
         assert {"postgres", "redis", "elasticsearch-setup"} <= set(services[name]["depends_on"])
-    for name in ("worker", "trainer", "beat"):  # web runs the migrations
+    assert services["web"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    for name in ("worker", "trainer", "beat"):  # after web, so after prepare's migrations and reindex
         assert services[name]["depends_on"]["web"]["condition"] == "service_healthy"
+
+
+def test_an_upgrade_migrates_and_re_embeds_before_anything_serves():
+    """An upgrade that changes the embedding model (issue 14: 384 -> 512 dimensions) re-embeds the indexed
+    documents (on Elasticsearch into a new index of the new width) before web serves a question or a worker
+    writes to the index: the one-shot ``prepare`` migrates, then runs ``reindex --model-changed``, and every
+    app service starts after it has finished."""
+    services = resolved()["services"]
+    prepare = " ".join(services["prepare"]["command"])
+    assert prepare.index("manage.py migrate --noinput") < prepare.index("manage.py reindex --model-changed")
+    assert "&&" in prepare, "no reindex when the migrations failed"
+    assert "migrate" not in " ".join(services["web"]["command"]), "migrations run once, in prepare"
+    assert services["web"]["depends_on"]["prepare"]["condition"] == "service_completed_successfully"
+    for name in ("worker", "trainer", "beat"):
+        assert services[name]["depends_on"]["web"]["condition"] == "service_healthy", name
 
 
 def test_only_the_proxy_publishes_ports():
