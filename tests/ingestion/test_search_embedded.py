@@ -93,6 +93,16 @@ def test_vectors_are_loaded_incrementally_and_deleted_rows_leave(tmp_path):
     assert second.matrix.shape == (1, 8) and list(second.rowids) == [4]
 
 
+def test_index_commits_are_synced_before_the_document_is_marked_indexed(tmp_path):
+    # The Django database's commit that marks a document indexed follows the index write; with
+    # synchronous=NORMAL in WAL mode a power loss could keep that mark and lose the chunks.
+    backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3")
+    backend.upsert(1, [chunk(1, 0, "vacaciones")])
+    with backend._connection() as connection:
+        assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
 def test_a_restricted_user_gets_a_full_top_k_even_when_bm25_prefers_hidden_rows(tmp_path):
     backend = EmbeddedSearchBackend(tmp_path / "index.sqlite3", candidates=5)
     backend.upsert(1, [chunk(1, i, "nómina nómina nómina salario bonus", HR) for i in range(200)])
