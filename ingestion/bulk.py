@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import User
-from ingestion.embed import get_embedder
+from ingestion.embed import bulk_embedder, get_embedder
 from ingestion.models import Document
 from ingestion.parsers import is_supported
 from ingestion.pipeline import documents_ingest, documents_mark_queued
@@ -52,6 +52,7 @@ def documents_load_paths(
     """Index files in this process: new files become documents, changed files (same source path) new
     versions, files whose content is already indexed are skipped. Missing groups are created."""
     summary = LoadSummary()
+    embedder = bulk_embedder(documents=len(paths))  # a child encoder loads its model while files register
     groups = [Group.objects.get_or_create(name=name)[0] for name in group_names]
     queued: list[int] = []
     for start in range(0, len(paths), settings.INGESTION_BATCH_DOCUMENTS):
@@ -70,7 +71,7 @@ def documents_load_paths(
         if on_file is not None:
             on_file(document.source or document.original_name)
 
-    documents_ingest(document_ids=queued, errors="fail", on_document=settled)
+    documents_ingest(document_ids=queued, errors="fail", on_document=settled, embedder=embedder)
     return summary
 
 
@@ -161,4 +162,5 @@ def documents_reindex(
         targets = Document.objects.filter(stale)
     ids = list(targets.order_by("pk").values_list("pk", flat=True))
     documents_mark_queued(Document.objects.filter(pk__in=ids))
-    return ids, documents_ingest(document_ids=ids, errors="fail", on_document=on_document)
+    bulk = bulk_embedder(documents=len(ids))
+    return ids, documents_ingest(document_ids=ids, errors="fail", on_document=on_document, embedder=bulk)

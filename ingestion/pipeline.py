@@ -298,6 +298,7 @@ def documents_ingest(
     document_ids: Sequence[int],
     errors: Literal["raise", "fail"] = "raise",
     on_document: Callable[[Document], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> list[Document]:
     """Run the pipeline for documents and return their final state.
 
@@ -306,11 +307,12 @@ def documents_ingest(
     so the pipeline costs little beyond the model itself. Documents another run holds (or already indexed
     or failed) are left as they are. Readable failures end as ``failed``; an unexpected error gives the
     document back as pending and is raised (``errors="raise"``, for the task to retry) or recorded as the
-    failure reason (``errors="fail"``, for bulk loads)."""
+    failure reason (``errors="fail"``, for bulk loads). ``embedder``: the process's own unless given (bulk
+    loads give ``bulk_embedder``'s)."""
     results: dict[int, Document] = {}
     size = max(1, settings.INGESTION_BATCH_DOCUMENTS)
     unfinished: list[_Batch] = []
-    embedder = get_embedder()
+    embedder = embedder or get_embedder()
 
     def settle(batch: _Batch) -> None:
         for document in Document.objects.filter(pk__in=batch.ids):

@@ -11,8 +11,10 @@ from django.conf import settings
 from django.core.management import call_command
 
 from accounts.principals import PUBLIC
+from ingestion import bulk as bulk_module
+from ingestion import embed
 from ingestion.bulk import documents_load_paths, documents_reindex
-from ingestion.embed import get_embedder
+from ingestion.embed import USE_MODEL_NAME, ProcessEmbedder, get_embedder
 from ingestion.models import Document
 from ingestion.search import get_search_backend
 from tests.conftest import TEST_FILES
@@ -156,3 +158,29 @@ def test_a_data_folder_indexed_with_the_old_default_is_re_embedded_before_servin
     hits = search_index.search(query, current.embed([query])[0], principals=frozenset({PUBLIC}), k=5, mode="dense")
     assert [hit.document_id for hit in hits][:1] == [notes.pk] and hits[0].score > 0
     assert Document.objects.get(original_name="encrypted.pdf").status == Document.Status.FAILED
+
+
+def test_a_load_of_several_batches_encodes_in_a_process_into_the_same_vectors(search_index, tmp_path, monkeypatch):
+    if settings.EMBEDDING_MODEL != USE_MODEL_NAME:
+        pytest.skip("only the multilingual model encodes in a process")
+    monkeypatch.setattr(settings, "INGESTION_BATCH_DOCUMENTS", 1)
+    paths = []
+    for number in range(3):
+        paths.append(tmp_path / f"nota{number}.txt")
+        paths[-1].write_text(f"Nota {number}\n\n1. Horario\nAbre a las {number + 7}:00.\n", encoding="utf-8")
+    chosen: list[object] = []
+
+    def spy(*, documents: int) -> ProcessEmbedder | None:
+        chosen.append(embed.bulk_embedder(documents=documents))
+        return chosen[-1]  # type: ignore[return-value]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulk_module, "bulk_embedder", spy)
+        summary = documents_load_paths(paths=paths, owner=None)
+    assert [type(embedder) for embedder in chosen] == [ProcessEmbedder]
+    assert len(summary.indexed) == 3 and not summary.failed
+    in_child = {document.pk: indexed_vectors(document.pk) for document in summary.indexed}
+
+    monkeypatch.setattr(bulk_module, "bulk_embedder", lambda *, documents: None)
+    documents_reindex(everything=True)  # every document again, encoded in this process
+    assert {pk: indexed_vectors(pk) for pk in in_child} == in_child

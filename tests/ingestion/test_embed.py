@@ -3,21 +3,27 @@ multilingual one puts a question and its translation close together and counts t
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
 import pytest
 from django.conf import settings
 
+from ingestion import embed
 from ingestion.chunk import chunk_document, embedding_text
 from ingestion.embed import (
     USE_MODEL_NAME,
+    ProcessEmbedder,
     SentenceTransformerEmbedder,
     USEEmbedder,
     _QueuedEncoder,
+    bulk_embedder,
     embedder_load,
     get_embedder,
 )
@@ -125,3 +131,49 @@ def test_the_multilingual_model_counts_its_own_tokens_and_chunks_fit(use):
     chunks = chunk_document(ParsedDocument(blocks=paragraphs), document_id=1, counter=use, title="Vacaciones")
     sizes = use.count_tokens([embedding_text("Vacaciones", chunk.section, chunk.text) for chunk in chunks])
     assert len(chunks) > 1 and max(sizes) <= 256  # chunk_document's default limit, below the model's own
+
+
+@pytest.fixture(scope="module")
+def encoding_process(use):
+    child = ProcessEmbedder(use, model=USE_MODEL_NAME, batch_size=use.batch_size)
+    yield child
+    child.close()
+
+
+def test_the_encoding_process_gives_the_same_vectors_as_this_process(use, encoding_process):
+    texts = [*QUESTIONS, "Una línea\n\ncon párrafos", "x" * 3000]
+    vectors = encoding_process.embed(texts)
+    assert vectors.dtype == np.float32 and vectors.shape == (len(texts), 512)
+    assert np.array_equal(vectors, use.embed(texts))
+    assert encoding_process.embed([]).shape == (0, 512)
+    assert (encoding_process.name, encoding_process.dimension, encoding_process.max_tokens) == (
+        use.name,
+        use.dimension,
+        use.max_tokens,
+    )
+    assert encoding_process.count_tokens(texts) == use.count_tokens(texts)
+
+
+def test_an_encoding_error_in_the_process_is_raised_here_and_the_next_call_works(encoding_process):
+    with pytest.raises(TypeError):
+        encoding_process.embed([None])
+    assert encoding_process.embed(["hola"]).shape == (1, 512)
+
+
+def test_a_dead_encoding_process_fails_its_call_and_a_new_one_takes_the_next(encoding_process):
+    encoding_process.embed(["hola"])
+    (pid,) = encoding_process._executor._processes
+    os.kill(pid, signal.SIGKILL)
+    with pytest.raises(BrokenProcessPool):
+        encoding_process.embed(["hola"])
+    assert encoding_process.embed(["hola"]).shape == (1, 512)
+
+
+def test_bulk_loads_encode_in_a_process_only_the_multilingual_model_with_more_than_one_batch(settings, monkeypatch):
+    child = object()
+    monkeypatch.setattr(embed, "_process_embedder", lambda: child)
+    settings.EMBEDDING_MODEL, settings.INGESTION_BATCH_DOCUMENTS = USE_MODEL_NAME, 32
+    assert bulk_embedder(documents=32) is None
+    assert bulk_embedder(documents=33) is child
+    settings.EMBEDDING_MODEL = "/models/all-MiniLM-L6-v2"
+    assert bulk_embedder(documents=1000) is None
