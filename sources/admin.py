@@ -65,7 +65,7 @@ class SourceAdmin(admin.ModelAdmin[Source]):
 
     class Media:
         # The status and counts follow a running sync live, as the document list follows uploads.
-        js = ("sources/progress.js",)
+        js = ("ingestion/progress.js", "sources/progress.js")  # the second uses the first's FaroProgress
         css = {"all": ("sources/admin.css",)}
 
     @admin.display(description=_("documents"))
